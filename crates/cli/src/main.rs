@@ -1,0 +1,52 @@
+//! `zhijian`: the one binary of Zhijian open data.
+//!
+//! Subcommands appear as the issues that build them land; today the catalog is here
+//! (`zhijian catalog`). Flags also read `ZHIJIAN_*` environment variables.
+
+mod catalog;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Zhijian (质检) open data: Chinese product-quality supervision data, clean and versioned.
+#[derive(Debug, Parser)]
+#[command(name = "zhijian", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the catalog: 6 categories → 24 subcategories → 108 resources, or one resource's schema.
+    Catalog(catalog::CatalogArgs),
+}
+
+/// What can make a command fail.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The catalog or a schema is invalid or missing.
+    #[error(transparent)]
+    Catalog(#[from] zhijian_catalog::CatalogError),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] io::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Catalog(args) => catalog::run(&args, &mut io::stdout().lock()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`zhijian catalog | head`) is the reader's choice, not a failure.
+        Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
