@@ -1,9 +1,10 @@
 //! `zhijian`: the one binary of Zhijian open data.
 //!
-//! Subcommands appear as the issues that build them land; today the catalog is here
-//! (`zhijian catalog`). Flags also read `ZHIJIAN_*` environment variables.
+//! Subcommands appear as the issues that build them land; today: `zhijian catalog` and
+//! `zhijian synth`. Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
+mod synth;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Print the catalog: 6 categories → 24 subcategories → 108 resources, or one resource's schema.
     Catalog(catalog::CatalogArgs),
+    /// Write a synthetic raw corpus of all 108 resources (and, with --truth, its ground truth).
+    Synth(synth::SynthArgs),
 }
 
 /// What can make a command fail.
@@ -30,6 +33,9 @@ enum CliError {
     /// The catalog or a schema is invalid or missing.
     #[error(transparent)]
     Catalog(#[from] zhijian_catalog::CatalogError),
+    /// The synthetic corpus could not be written.
+    #[error(transparent)]
+    Synth(#[from] zhijian_synth::SynthError),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Catalog(args) => catalog::run(&args, &mut io::stdout().lock()),
+        Command::Synth(args) => synth::run(&args, &mut io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,683 @@
+//! The spot-check side of the corpus: national rounds (A1-02, A1-03, and the A1-04 summary
+//! and A1-05 lists they imply) and local, special, e-commerce, re-check and metrology checks.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::others::{RawTable, table_attachment};
+use crate::publication::{FileHint, Publication, write_publication};
+use crate::rng::Rng;
+use crate::sink::{Attachment, Counts, Encoding, Format};
+use crate::spot::{Batch, Channel, Layout, Mess, PubMeta, Table, layouts, simulate};
+use crate::text::Date;
+use crate::vocab::{self, INSTRUMENTS, PROVINCES, Product, Province};
+use crate::{Job, Output, Stats};
+
+/// Largest number of rows in one attachment; more batches of a product go to more files.
+const MAX_ROWS_PER_FILE: usize = 400;
+
+/// National batches simulated per year for a given scale.
+pub fn national_batches_per_year(scale: u64) -> usize {
+    ((scale as f64 * 0.30 / (13.0 * 0.8)).round() as usize).max(40)
+}
+
+/// Rows budgeted to a local spot-check resource.
+pub fn local_share(resource: &str) -> f64 {
+    match resource {
+        "A2-01" => 0.22,
+        "A2-02" => 0.04,
+        "A2-03" => 0.12,
+        "A2-04" => 0.05,
+        "A3-01" => 0.06,
+        "A3-02" => 0.06,
+        "A3-04" => 0.02,
+        "C2-05" => 0.04,
+        _ => 0.0,
+    }
+}
+
+/// The jobs of the spot-check side.
+pub fn jobs(scale: u64) -> Vec<Job> {
+    let mut jobs: Vec<Job> = (2005..=2025).map(Job::National).collect();
+    for resource in ["A2-01", "A2-02", "A2-03", "A2-04", "A3-01", "A3-02", "A3-04", "C2-05"] {
+        let spec = local_spec(resource);
+        let rows = (scale as f64 * local_share(resource)) as usize;
+        let pubs = (rows / spec.rows_per_pub).max(spec.layouts.len());
+        for i in 0..pubs {
+            jobs.push(Job::Local { resource, index: i, of: pubs });
+        }
+    }
+    jobs
+}
+
+fn products_for(year: i32) -> Vec<&'static Product> {
+    vocab::PRODUCTS
+        .iter()
+        .filter(|p| {
+            (p.category != "耐用消费品" || year >= 2021)
+                && (p.name != "移动电源" || year >= 2012)
+                && (p.name != "自镇流LED灯" || year >= 2010)
+                && (p.name != "空气净化器" || year >= 2012)
+                && (p.name != "电动晾衣架" || year >= 2015)
+        })
+        .collect()
+}
+
+/// Fail probability of each product so that the batch-weighted mean over `mix` is `target`.
+fn calibrate(target: f64, mix: &[(&'static Product, usize)]) -> impl Fn(&Product) -> f64 + use<> {
+    let size_mean: f64 = [0.06, 0.14, 0.80].iter().zip(vocab::SIZE_FAIL_MULT).map(|(s, m)| s * m).sum();
+    let batches: usize = mix.iter().map(|(_, n)| n).sum::<usize>().max(1);
+    let mean_mult = mix.iter().map(|(p, n)| p.fail_mult * *n as f64).sum::<f64>() / batches as f64;
+    let k = target / (mean_mult * size_mean);
+    move |p: &Product| k * p.fail_mult
+}
+
+fn era_agency(rng: &mut Rng, year: i32, product: &Product) -> String {
+    if year >= 2018 && rng.chance(0.2) {
+        (*rng.pick(vocab::COMMERCIAL_LABS)).to_owned()
+    } else {
+        product.agency.to_owned()
+    }
+}
+
+fn national_authority(year: i32) -> &'static str {
+    if year >= 2018 { "国家市场监督管理总局" } else { "国家质量监督检验检疫总局" }
+}
+
+/// A product's batches within a round.
+struct ProductRound {
+    product: &'static Product,
+    batches: Vec<Batch>,
+}
+
+/// Pool of enterprises per product: about three appearances each over the corpus.
+fn pool_size(scale: u64, products: usize) -> usize {
+    ((scale as usize) / (products.max(1) * 3)).max(12)
+}
+
+/// One national year: A1-02 full lists (to 2017), A1-03 fail lists, the A1-04 summary and the
+/// A1-05 list of refusals, suspected counterfeits and unlicensed producers.
+pub fn national_year(out: &Output, year: i32) -> Result<Stats> {
+    let seed = out.seed;
+    let mut stats = Stats::default();
+    let mut rng = Rng::new(seed, &["national", &year.to_string()]);
+    let per_year = national_batches_per_year(out.scale);
+    let target = vocab::national_fail_rate(year) / 100.0;
+    let products = products_for(year);
+    let pool = pool_size(out.scale, vocab::PRODUCTS.len());
+    let avg_per_product = if year <= 2009 { 35 } else { 150 };
+    let mut summary: Vec<(String, &'static Product, Vec<Batch>)> = Vec::new();
+    let mut special: Vec<(String, Batch, &'static str)> = Vec::new();
+
+    for q in 1..=4 {
+        let round = if year <= 2017 { format!("第{q}季度") } else { format!("第{q}批") };
+        let round_batches = per_year / 4;
+        let n_products = (round_batches / avg_per_product).clamp(1, products.len());
+        let mut chosen: Vec<&'static Product> = Vec::new();
+        while chosen.len() < n_products {
+            let p = *rng.pick(&products);
+            if !chosen.iter().any(|c| c.name == p.name) {
+                chosen.push(p);
+            }
+        }
+        // Before 2018 most products are published in full (A1-02), the rest only as fail
+        // lists (A1-03); from 2018 all national lists are fail-only.
+        let full: Vec<bool> = chosen.iter().map(|_| year <= 2017 && rng.chance(0.8)).collect();
+        let sizes: Vec<usize> = chosen.iter().map(|_| ((round_batches / n_products) as f64 * (0.7 + 0.6 * rng.f64())) as usize + 1).collect();
+        let announced = Date { y: if q == 4 { year + 1 } else { year }, m: if q == 4 { 1 } else { q * 3 + 1 }, d: rng.range(5, 28) as u32 };
+        let mut rounds: Vec<(ProductRound, bool)> = Vec::new();
+        for part in [true, false] {
+            let mix: Vec<(&'static Product, usize)> = chosen.iter().zip(&sizes).zip(&full).filter(|(_, f)| **f == part).map(|((p, n), _)| (*p, *n)).collect();
+            let p_fail = calibrate(target, &mix);
+            for (product, n) in mix {
+                let mut batches = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let channel = if year >= 2018 && rng.chance(0.43) { Channel::Distribution } else { Channel::Production };
+                    let agency = era_agency(&mut rng, year, product);
+                    batches.push(simulate(&mut rng, seed, product, pool, None, announced, p_fail(product), channel, &agency));
+                }
+                rounds.push((ProductRound { product, batches }, part));
+            }
+        }
+        let no = format!("{year}年第{}号", rng.range(10, 150));
+        let meta_for = |resource: &str, pub_id: String, title: String, scope: &'static str| PubMeta {
+            resource_id: resource.to_owned(),
+            publication_id: pub_id,
+            check_level: "national",
+            authority: national_authority(year).to_owned(),
+            announcement_no: Some(no.clone()),
+            announced_on: announced,
+            plan_year: year,
+            round: Some(round.clone()),
+            campaign: None,
+            title,
+            scope,
+        };
+        if year <= 2017 {
+            let meta = meta_for("A1-02", format!("{year}Q{q}"), format!("质检总局关于公布{year}年{round}产品质量国家监督抽查结果的公告"), "full");
+            let full_rounds: Vec<&ProductRound> = rounds.iter().filter(|(_, f)| *f).map(|(r, _)| r).collect();
+            stats.add(write_a102(out, &meta, &full_rounds, &mut rng)?);
+        }
+        let fail_scope_title = if year <= 2017 {
+            format!("{year}年{round}国家监督抽查不合格产品")
+        } else {
+            format!("市场监管总局关于{year}年{round}等{}种产品质量国家监督抽查情况的通报", rounds.len())
+        };
+        let meta = meta_for("A1-03", format!("{year}-{}{q}", if year <= 2017 { "Q" } else { "B" }), fail_scope_title, "fail_only");
+        let fail_rounds: Vec<&ProductRound> = rounds.iter().filter(|(_, f)| !*f).map(|(r, _)| r).collect();
+        if !fail_rounds.is_empty() {
+            stats.add(write_a103(out, &meta, &fail_rounds, &mut rng)?);
+        }
+        for (r, _) in rounds {
+            for b in &r.batches {
+                if b.counterfeit {
+                    special.push((no.clone(), b.clone(), "涉嫌假冒"));
+                } else if matches!(b.remark, Some((_, "unlicensed"))) {
+                    special.push((no.clone(), b.clone(), "无证生产"));
+                }
+            }
+            if rng.chance(0.3) {
+                let refused = simulate(&mut rng, seed, r.product, pool, None, Date { y: year, m: 12, d: 31 }, 0.0, Channel::Production, r.product.agency);
+                special.push((no.clone(), refused, "拒检"));
+            }
+            summary.push((round.clone(), r.product, r.batches));
+        }
+    }
+    stats.add(write_a104(out, year, &summary, &mut rng)?);
+    stats.add(write_a105(out, year, &special, &mut rng)?);
+    Ok(stats)
+}
+
+fn chunks(batches: &[Batch]) -> impl Iterator<Item = (usize, &[Batch])> {
+    batches.chunks(MAX_ROWS_PER_FILE).enumerate()
+}
+
+fn file_name(base: &str, part: usize, ext: &str) -> String {
+    if part == 0 { format!("{base}.{ext}") } else { format!("{base}-{}.{ext}", part + 1) }
+}
+
+/// A1-02: one table per product, as GB2312 HTML pages, XLSX with title rows, or GBK CSV.
+fn write_a102(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut Rng) -> Result<Stats> {
+    let style = (meta.plan_year as usize + meta.round.as_deref().map_or(0, str::len)) % 3;
+    let mut atts = Vec::new();
+    let mut hints = Vec::new();
+    for r in rounds {
+        for (part, batches) in chunks(&r.batches) {
+            let (format, name_in_pub) = match style {
+                0 => (Format::Html { encoding: Encoding::Gb2312 }, true),
+                1 => (Format::Xlsx, rng.chance(0.5)),
+                _ => (Format::Csv { encoding: Encoding::Gbk, crlf: true }, false),
+            };
+            let file = file_name(r.product.name, part, format.ext());
+            let mut t = Table::new(layouts("H1"), meta, "full", "Sheet1");
+            t.gbk = format.is_gbk_family();
+            t.spreadsheet = format == Format::Xlsx;
+            if name_in_pub {
+                t.file_product = Some(r.product.name);
+                hints.push(FileHint { file: file.clone(), product: Some(r.product.name), scope: None });
+            }
+            let title = format!("{}年{}{}产品质量国家监督抽查结果", meta.plan_year, meta.round.as_deref().unwrap_or_default(), r.product.name);
+            match format {
+                Format::Xlsx => {
+                    if rng.chance(0.5) {
+                        t.span("附件", "title");
+                    }
+                    t.span(title.clone(), "title");
+                }
+                Format::Html { .. } => t.span(title.clone(), "title"),
+                _ => {}
+            }
+            t.header();
+            fill(&mut t, rng, batches, |_| true);
+            if matches!(format, Format::Html { .. }) {
+                t.span("注：抽查结果仅对所抽样品负责。", "footnote");
+            }
+            atts.push(Attachment { file, format, title, layout: t.layout.id, sheets: vec![t.sheet] });
+        }
+    }
+    publish(out, meta, atts, hints, Some("gbk"))
+}
+
+/// Pushes batches (those `keep` accepts) with their messiness, repeating the header now and
+/// then in long tables and dropping in a blank row.
+fn fill(t: &mut Table<'_>, rng: &mut Rng, batches: &[Batch], keep: impl Fn(&Batch) -> bool) {
+    let repeat_header = rng.chance(0.3);
+    let mut n = 0;
+    for b in batches.iter().filter(|b| keep(b)) {
+        if repeat_header && n > 0 && n % 150 == 0 {
+            t.header();
+        }
+        if rng.chance(0.003) {
+            t.blank();
+        }
+        let mess = Mess::draw(rng, t);
+        t.push(rng, b, mess);
+        n += 1;
+    }
+}
+
+/// A1-03: fail-only lists — GB2312 HTML pages with the product only in the title (to 2017),
+/// then SAMR workbooks with `附件1` and a title above the header on row 3 (H3, H4, H5).
+fn write_a103(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut Rng) -> Result<Stats> {
+    let year = meta.plan_year;
+    let mut atts = Vec::new();
+    let mut hints = Vec::new();
+    if year <= 2017 {
+        for r in rounds {
+            let fails: Vec<Batch> = r.batches.iter().filter(|b| b.fail).cloned().collect();
+            for (part, batches) in chunks(&fails) {
+                let format = Format::Html { encoding: Encoding::Gb2312 };
+                let file = file_name(r.product.name, part, "html");
+                let title = format!("{}年{}第{}批{}产品质量国家监督抽查不合格产品及企业名单", year, meta.round.as_deref().unwrap_or_default(), part + 1, r.product.name);
+                let mut t = Table::new(layouts("H2"), meta, "fail_only", "1");
+                t.gbk = true;
+                t.file_product = Some(r.product.name);
+                hints.push(FileHint { file: file.clone(), product: Some(r.product.name), scope: Some("fail_only") });
+                t.header();
+                fill(&mut t, rng, batches, |_| true);
+                t.span("注：抽查结果仅对所抽样品负责。", "footnote");
+                atts.push(Attachment { file, format, title, layout: t.layout.id, sheets: vec![t.sheet] });
+            }
+        }
+    } else {
+        let layout = match year {
+            ..=2023 => "H3",
+            2024 => "H4",
+            _ => "H5",
+        };
+        let fails: Vec<Batch> = rounds.iter().flat_map(|r| r.batches.iter().filter(|b| b.fail).cloned()).collect();
+        let names: Vec<&str> = rounds.iter().map(|r| r.product.name).collect();
+        for (part, batches) in chunks(&fails) {
+            let mut t = Table::new(layouts(layout), meta, "fail_only", "Sheet1");
+            t.spreadsheet = true;
+            t.star_items = true;
+            t.span(if part == 0 { "附件1".to_owned() } else { format!("附件1（续{part}）") }, "title");
+            t.span(format!("{year}年{}等{}种产品质量国家监督抽查不合格产品及企业名单", names.first().copied().unwrap_or_default(), names.len()), "title");
+            t.header();
+            fill(&mut t, rng, batches, |_| true);
+            let file = file_name("附件1", part, "xlsx");
+            atts.push(Attachment { file, format: Format::Xlsx, title: meta.title.clone(), layout: t.layout.id, sheets: vec![t.sheet] });
+        }
+    }
+    publish(out, meta, atts, hints, None)
+}
+
+/// A1-04: per product and round, batches, fails and pass rates, from all simulated batches
+/// (including the passes that fail-only lists do not print).
+fn write_a104(out: &Output, year: i32, summary: &[(String, &'static Product, Vec<Batch>)], rng: &mut Rng) -> Result<Stats> {
+    let headers = ["年度", "季度", "大类", "产品名称", "企业数", "批次", "不合格批次", "合格率", "省份数", "检验项目数", "大型企业合格率", "中型企业合格率", "小型企业合格率"];
+    let fields = ["year", "round", "product_category", "product", "enterprises", "batches", "failed_batches", "pass_rate", "provinces", "test_items", "pass_rate_large", "pass_rate_medium", "pass_rate_small"];
+    let mut table = RawTable::new(&headers, &fields);
+    for (round, product, batches) in summary {
+        let n = batches.len();
+        let fails = batches.iter().filter(|b| b.fail).count();
+        let ents: BTreeSet<&str> = batches.iter().map(|b| b.enterprise.name.as_str()).collect();
+        let provs: BTreeSet<&str> = batches.iter().map(|b| b.enterprise.province.code).collect();
+        let rate = |size: usize| {
+            let of: Vec<&Batch> = batches.iter().filter(|b| b.enterprise.size == size).collect();
+            (!of.is_empty()).then(|| round1(100.0 * of.iter().filter(|b| !b.fail).count() as f64 / of.len() as f64))
+        };
+        let pass = round1(100.0 * (n - fails) as f64 / n.max(1) as f64);
+        let items = product.items.len() as i64 + 6;
+        let values: Vec<Value> = vec![
+            json!(year), json!(round), json!(product.category), json!(product.name), json!(ents.len()), json!(n), json!(fails),
+            json!(pass), json!(provs.len()), json!(items), json!(rate(0)), json!(rate(1)), json!(rate(2)),
+        ];
+        table.push_values(rng, values, |f, v| match f {
+            "pass_rate" | "pass_rate_large" | "pass_rate_medium" | "pass_rate_small" => v.as_f64().map(|x| format!("{x:.1}%")),
+            _ => None,
+        });
+    }
+    let meta = simple_meta("A1-04", &year.to_string(), national_authority(year), year, format!("{year}年产品质量国家监督抽查情况（分产品）"));
+    let att = table_attachment(table, &format!("{year}年国家监督抽查产品质量状况.xlsx"), Format::Xlsx, &meta.title, true);
+    publish(out, &meta, vec![att], Vec::new(), None)
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// A1-05: refusals, suspected counterfeits and unlicensed producers of the year's rounds.
+fn write_a105(out: &Output, year: i32, special: &[(String, Batch, &'static str)], rng: &mut Rng) -> Result<Stats> {
+    let headers = ["序号", "企业名称", "所在地", "产品", "情形", "通报文号", "日期"];
+    let fields = ["", "enterprise", "province", "product", "situation", "announcement_no", "announced_on"];
+    let mut table = RawTable::new(&headers, &fields);
+    for (i, (no, b, situation)) in special.iter().enumerate() {
+        let code = match *situation {
+            "拒检" => "refused",
+            "涉嫌假冒" => "counterfeit_suspected",
+            "否认生产" => "producer_denied",
+            _ => "unlicensed",
+        };
+        let date = Date { y: year, m: rng.range(1, 12) as u32, d: rng.range(1, 28) as u32 };
+        let values = vec![json!(i + 1), json!(b.enterprise.name_gbk), json!(b.enterprise.province.full), json!(b.product.name), json!(code), json!(no), json!(date.iso())];
+        table.push_values(rng, values, |f, v| match f {
+            "situation" => Some((*situation).to_owned()),
+            "province" => v.as_str().map(|s| short_of(s).to_owned()),
+            _ => None,
+        });
+    }
+    let meta = simple_meta("A1-05", &year.to_string(), national_authority(year), year, format!("{year}年国家监督抽查拒检、涉嫌假冒及无证企业名单"));
+    let att = table_attachment(table, "名单.csv", Format::Csv { encoding: Encoding::Gbk, crlf: true }, &meta.title, false);
+    publish(out, &meta, vec![att], Vec::new(), Some("gbk"))
+}
+
+fn short_of(full: &str) -> &'static str {
+    PROVINCES.iter().find(|p| p.full == full).map_or("", |p| p.short)
+}
+
+/// Metadata of a publication of a non-spot-check resource.
+pub fn simple_meta(resource: &str, pub_id: &str, authority: &str, year: i32, title: String) -> PubMeta {
+    PubMeta {
+        resource_id: resource.to_owned(),
+        publication_id: pub_id.to_owned(),
+        check_level: "",
+        authority: authority.to_owned(),
+        announcement_no: None,
+        announced_on: Date { y: year + i32::from(year < 2025), m: 3, d: 15 },
+        plan_year: year,
+        round: None,
+        campaign: None,
+        title,
+        scope: "full",
+    }
+}
+
+/// Writes a publication's directory: `publication.toml`, attachments and truth.
+pub fn publish(out: &Output, meta: &PubMeta, atts: Vec<Attachment>, hints: Vec<FileHint>, encoding_hint: Option<&str>) -> Result<Stats> {
+    let rel = Path::new(&meta.resource_id).join(&meta.publication_id);
+    let dir = out.raw.join(&rel);
+    let truth_dir = out.truth.as_ref().map(|t| t.join(&rel));
+    std::fs::create_dir_all(&dir).map_err(|source| crate::error::SynthError::Write { path: dir.clone(), source })?;
+    if let Some(t) = &truth_dir {
+        std::fs::create_dir_all(t).map_err(|source| crate::error::SynthError::Write { path: t.clone(), source })?;
+    }
+    let publication = Publication { meta, hints: &hints, encoding_hint };
+    write_publication(&dir, &publication)?;
+    let mut stats = Stats::default();
+    let mut listing = Vec::new();
+    for att in &atts {
+        let source_file = format!("{}/{}/{}", meta.resource_id, meta.publication_id, att.file);
+        let counts: Counts = crate::sink::write(att, &dir, &source_file, truth_dir.as_deref())?;
+        stats.record(&meta.resource_id, att, counts);
+        listing.push(json!({
+            "source_file": source_file,
+            "format": att.format.ext(),
+            "encoding": att.format.encoding_label(),
+            "layout": (!att.layout.is_empty()).then_some(att.layout),
+            "rows": { "data": counts.data, "reject": counts.reject, "non_data": counts.non_data },
+        }));
+    }
+    if let Some(t) = &truth_dir {
+        let path = t.join("attachments.json");
+        let bytes = serde_json::to_vec_pretty(&listing).unwrap_or_default();
+        std::fs::write(&path, bytes).map_err(|source| crate::error::SynthError::Write { path, source })?;
+    }
+    stats.publications += 1;
+    Ok(stats)
+}
+
+/// How a local spot-check resource publishes.
+pub struct LocalSpec {
+    /// Check level in `publication.toml`.
+    pub level: &'static str,
+    /// Years covered.
+    pub years: (i32, i32),
+    /// Layouts and formats used in turn.
+    pub layouts: &'static [(&'static str, LocalFormat)],
+    /// Rows per publication on average.
+    pub rows_per_pub: usize,
+    /// Fail rate relative to the national one.
+    pub fail_factor: f64,
+    /// Where samples come from.
+    pub channel: Channel,
+}
+
+/// Container and encoding of a local layout.
+#[derive(Debug, Clone, Copy)]
+pub enum LocalFormat {
+    /// CSV in an encoding.
+    Csv(Encoding),
+    /// XLSX.
+    Xlsx,
+    /// XLSX with product section rows.
+    XlsxSections,
+    /// HTML with a two-row header and a ragged row.
+    HtmlTwoRow,
+    /// Separate pass and fail CSV files (Shanghai).
+    SplitCsv,
+    /// JSON.
+    Json,
+}
+
+/// The publishing habits of each local spot-check resource.
+pub fn local_spec(resource: &str) -> LocalSpec {
+    use LocalFormat::*;
+    match resource {
+        "A2-01" => LocalSpec { level: "provincial", years: (2005, 2025), layouts: &[("H6", Csv(Encoding::Gbk)), ("H7", Xlsx), ("H12", XlsxSections), ("H12", HtmlTwoRow)], rows_per_pub: 300, fail_factor: 0.8, channel: Channel::Production },
+        "A2-02" => LocalSpec { level: "provincial", years: (2008, 2025), layouts: &[("H4", Csv(Encoding::Gb18030)), ("H4", Csv(Encoding::Utf8))], rows_per_pub: 60, fail_factor: 0.8, channel: Channel::Distribution },
+        "A2-03" => LocalSpec { level: "municipal", years: (2010, 2025), layouts: &[("H8", SplitCsv), ("H9", Xlsx), ("H10", Xlsx)], rows_per_pub: 150, fail_factor: 0.9, channel: Channel::Distribution },
+        "A2-04" => LocalSpec { level: "joint", years: (2015, 2025), layouts: &[("JOINT", Csv(Encoding::Utf8Bom))], rows_per_pub: 250, fail_factor: 1.0, channel: Channel::Production },
+        "A3-01" => LocalSpec { level: "special", years: (2012, 2025), layouts: &[("H11", Csv(Encoding::Utf8)), ("H12", XlsxSections), ("H11B", Csv(Encoding::Utf8Bom))], rows_per_pub: 200, fail_factor: 1.3, channel: Channel::Distribution },
+        "A3-02" => LocalSpec { level: "ecommerce", years: (2014, 2025), layouts: &[("ECOM", Json), ("H5", Xlsx)], rows_per_pub: 200, fail_factor: 1.5, channel: Channel::Ecommerce },
+        "A3-04" => LocalSpec { level: "national", years: (2008, 2025), layouts: &[("RECHECK", Csv(Encoding::Gbk))], rows_per_pub: 80, fail_factor: 2.2, channel: Channel::Production },
+        _ => LocalSpec { level: "national", years: (2005, 2025), layouts: &[("H1", Xlsx)], rows_per_pub: 200, fail_factor: 1.0, channel: Channel::Production },
+    }
+}
+
+/// One publication of a local (or special, e-commerce, re-check, metrology) resource.
+pub fn local_publication(out: &Output, resource: &'static str, index: usize, of: usize) -> Result<Stats> {
+    let seed = out.seed;
+    let spec = local_spec(resource);
+    let mut rng = Rng::new(seed, &["local", resource, &index.to_string()]);
+    let (y0, y1) = spec.years;
+    let span = (y1 - y0 + 1) as usize;
+    let year = y0 + (index % span) as i32;
+    let (layout_id, format) = spec.layouts[index % spec.layouts.len()];
+    let weights: Vec<f64> = PROVINCES.iter().map(|p| p.weight.max(0.3)).collect();
+    let province = &PROVINCES[rng.weighted(&weights)];
+    let rows_total = ((out.scale as f64 * local_share(resource)) as usize).max(of);
+    let rows = ((rows_total / of) as f64 * (0.6 + 0.8 * rng.f64())) as usize + 3;
+    let catalogue: Vec<&'static Product> = if resource == "C2-05" {
+        INSTRUMENTS.iter().collect()
+    } else if layout_id == "H11" || layout_id == "H11B" || (resource == "A3-01" && layout_id == "H12") {
+        vocab::PRODUCTS.iter().filter(|p| p.industry == "化工").collect()
+    } else {
+        products_for(year)
+    };
+    let n_products = (rows / 60).clamp(1, 5).min(catalogue.len());
+    let mut chosen: Vec<&'static Product> = Vec::new();
+    while chosen.len() < n_products {
+        let p = *rng.pick(&catalogue);
+        if !chosen.iter().any(|c| c.name == p.name) {
+            chosen.push(p);
+        }
+    }
+    let pool = pool_size(out.scale, vocab::PRODUCTS.len());
+    let home = (spec.level != "national").then_some(province);
+    let target = (vocab::national_fail_rate(year) / 100.0 * spec.fail_factor).min(0.6);
+    // A fail-only list prints only the failures: simulate enough batches to fill it.
+    let simulated = if resource == "A2-02" { (rows as f64 / target) as usize } else { rows };
+    let mix: Vec<(&'static Product, usize)> = chosen.iter().map(|p| (*p, simulated / n_products + 1)).collect();
+    let p_fail = calibrate(target, &mix);
+    let agency = match spec.level {
+        "national" => None,
+        _ => Some(crate::enterprise::provincial_agency(&mut rng, province)),
+    };
+    let meta = local_meta(resource, &spec, province, year, index, &mut rng, &chosen);
+    let mut groups: Vec<(&'static Product, Vec<Batch>)> = Vec::new();
+    for (product, n) in &mix {
+        let mut batches = Vec::with_capacity(*n);
+        for _ in 0..*n {
+            let channel = if spec.level == "municipal" && rng.chance(0.3) { Channel::Production } else { spec.channel };
+            let agency = agency.clone().unwrap_or_else(|| product.agency.to_owned());
+            let mut b = simulate(&mut rng, seed, product, pool, home, meta.announced_on, p_fail(product), channel, &agency);
+            if resource == "A3-04" {
+                // Every row of a follow-up check reports the re-check's outcome.
+                b.remark = Some(if b.fail { vocab::REMARK_FLAGS[0] } else { vocab::REMARK_FLAGS[1] });
+            }
+            batches.push(b);
+        }
+        groups.push((product, batches));
+    }
+
+    let layout = layouts(layout_id);
+    let mut hints = Vec::new();
+    let atts = match format {
+        LocalFormat::Csv(encoding) => {
+            let fmt = Format::Csv { encoding, crlf: encoding == Encoding::Gbk };
+            vec![flat_table(&mut rng, &meta, layout, fmt, &groups, meta.scope, &mut hints)]
+        }
+        LocalFormat::Xlsx => vec![flat_table(&mut rng, &meta, layout, Format::Xlsx, &groups, meta.scope, &mut hints)],
+        LocalFormat::Json => vec![flat_table(&mut rng, &meta, layout, Format::Json, &groups, meta.scope, &mut hints)],
+        LocalFormat::XlsxSections => vec![sectioned(&mut rng, &meta, layout, Format::Xlsx, &groups)],
+        LocalFormat::HtmlTwoRow => vec![sectioned(&mut rng, &meta, layout, Format::Html { encoding: Encoding::Utf8 }, &groups)],
+        LocalFormat::SplitCsv => {
+            let pass = flat_table(&mut rng, &meta, layouts("H8"), Format::Csv { encoding: Encoding::Utf8, crlf: false }, &groups, "pass_only", &mut hints);
+            let fail = flat_table(&mut rng, &meta, layouts("H8F"), Format::Csv { encoding: Encoding::Utf8, crlf: false }, &groups, "fail_only", &mut hints);
+            vec![pass, fail]
+        }
+    };
+    let encoding_hint = match format {
+        LocalFormat::Csv(Encoding::Gbk) if rng.chance(0.7) => Some("gbk"),
+        // A wrong hint: detection must not trust it.
+        LocalFormat::Csv(Encoding::Gb18030) if rng.chance(0.3) => Some("utf-8"),
+        _ => None,
+    };
+    publish(out, &meta, atts, hints, encoding_hint)
+}
+
+fn local_meta(resource: &'static str, spec: &LocalSpec, province: &'static Province, year: i32, index: usize, rng: &mut Rng, products: &[&'static Product]) -> PubMeta {
+    let bureau = if year >= 2018 { "市场监督管理局" } else { "质量技术监督局" };
+    let city = (!province.is_municipality()).then(|| *rng.pick(province.cities)).unwrap_or(province.full);
+    let (authority, level_word) = match spec.level {
+        "municipal" => (format!("{city}{bureau}"), "市级"),
+        "national" if resource == "C2-05" => (format!("{}计量司", national_authority(year)), "计量器具产品质量国家"),
+        "national" => (national_authority(year).to_owned(), "跟踪抽查"),
+        "ecommerce" => (format!("{}{bureau}", province.full), "电子商务产品质量"),
+        "special" => (format!("{}{bureau}", province.full), "专项"),
+        "joint" => (format!("{}{bureau}", province.full), "国家-地方联动"),
+        _ => (format!("{}{bureau}", province.full), "省级"),
+    };
+    let n = rng.range(1, 60);
+    let no = match rng.below(5) {
+        0 => format!("〔{year}〕{n}号"),
+        1 => format!("[{year}]{n}号"),
+        2 => format!("【{year}】{n}号"),
+        3 => format!("{year}年第{n}期"),
+        _ => format!("{year}年第{n}号"),
+    };
+    let round = match rng.below(3) {
+        0 => format!("第{}批", rng.range(1, 6)),
+        1 => format!("第{}季度", rng.range(1, 4)),
+        _ => format!("第{}期", rng.range(1, 30)),
+    };
+    let campaign = (spec.level == "special").then(|| {
+        if products.iter().any(|p| p.industry == "化工") {
+            format!("{year}年{}车用油品产品质量专项监督抽查", province.short)
+        } else {
+            format!("{year}年{}专项监督抽查", products.first().map_or("重点产品", |p| p.name))
+        }
+    });
+    let scope = match resource {
+        "A2-02" => "fail_only",
+        _ => "full",
+    };
+    let what = products.first().map_or("", |p| p.name);
+    PubMeta {
+        resource_id: resource.to_owned(),
+        publication_id: format!("{year}-{}-{index:05}", province.code),
+        check_level: spec.level,
+        authority,
+        announcement_no: Some(no),
+        announced_on: Date::random_in(rng, year),
+        plan_year: year,
+        round: Some(round),
+        campaign,
+        title: format!("{year}年{what}等{}种产品{level_word}监督抽查结果公告", products.len()),
+        scope,
+    }
+}
+
+/// One flat table of all groups (fail-only layouts keep fails, pass tables keep passes).
+fn flat_table(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, groups: &[(&'static Product, Vec<Batch>)], scope: &'static str, hints: &mut Vec<FileHint>) -> Attachment {
+    let sheet_name = if layout.id == "H10" { "汇总" } else { "Sheet1" };
+    let has_product_col = layout.cols.iter().any(|(c, _)| *c == crate::spot::Col::Product);
+    let single = groups.len() == 1;
+    let base = match (layout.id, scope) {
+        ("H8", "pass_only") => "合格产品".to_owned(),
+        ("H8", _) => "不合格产品".to_owned(),
+        _ if single => groups[0].0.name.to_owned(),
+        _ => "抽查结果".to_owned(),
+    };
+    let file = format!("{base}.{}", format.ext());
+    let mut t = Table::new(layout, meta, scope, sheet_name);
+    t.gbk = format.is_gbk_family();
+    t.spreadsheet = format == Format::Xlsx;
+    if single && !has_product_col {
+        t.file_product = Some(groups[0].0.name);
+    }
+    if t.file_product.is_some() || scope != meta.scope {
+        hints.push(FileHint { file: file.clone(), product: t.file_product, scope: (scope != meta.scope).then_some(scope) });
+    }
+    let title = meta.title.clone();
+    if format != Format::Json {
+        match t.layout.id {
+            "H9" => {
+                t.span(title.clone(), "title");
+                t.span(format!("抽查依据：{}及产品标准", groups[0].0.name), "title");
+                t.blank();
+                t.blank();
+            }
+            "H10" => t.span(format!("{}产品质量监督抽查企业名单及结果", groups[0].0.name), "title"),
+            _ if rng.chance(0.4) => t.span(title.clone(), "title"),
+            _ => {}
+        }
+    }
+    t.header();
+    for (_, batches) in groups {
+        let keep = |b: &Batch| match scope {
+            "fail_only" => b.fail,
+            "pass_only" => !b.fail,
+            _ => true,
+        };
+        fill(&mut t, rng, batches, keep);
+    }
+    if t.layout.pf {
+        t.span("注：P表示符合监督检查要求，F表示不合格；“/”表示不适用；拒检情况在备注中注明。", "footnote");
+    }
+    Attachment { file, format, title, layout: t.layout.id, sheets: vec![t.sheet] }
+}
+
+/// One table with a section row per product (Beijing H12): XLSX, or HTML with a two-row
+/// header and one row that lost its date cell.
+fn sectioned(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, groups: &[(&'static Product, Vec<Batch>)]) -> Attachment {
+    let file = format!("抽查结果.{}", format.ext());
+    let mut t = Table::new(layout, meta, "full", if format == Format::Xlsx { "Sheet1" } else { "1" });
+    t.spreadsheet = format == Format::Xlsx;
+    let html = matches!(format, Format::Html { .. });
+    t.span(meta.title.clone(), "title");
+    if html {
+        t.two_row_header();
+    } else {
+        t.header();
+    }
+    let mut ragged_done = false;
+    for (i, (product, batches)) in groups.iter().enumerate() {
+        t.section(i + 1, product.name);
+        for b in batches {
+            let mut mess = Mess::draw(rng, &t);
+            if html && !ragged_done && mess.reject.is_none() && rng.chance(4.0 / batches.len().max(4) as f64) {
+                mess.ragged = true;
+                mess.duplicate = false;
+                ragged_done = true;
+            }
+            t.push(rng, b, mess);
+        }
+    }
+    Attachment { file, format, title: meta.title.clone(), layout: t.layout.id, sheets: vec![t.sheet] }
+}
+
