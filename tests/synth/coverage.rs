@@ -15,7 +15,12 @@ fn all_108_resources_have_publications() {
             .collect();
         assert!(!pubs.is_empty(), "{} has no publication", r.id);
         let counts = c.stats.resources.get(&r.id).copied().unwrap_or_default();
-        assert!(counts.data >= 10, "{}: only {} data rows", r.id, counts.data);
+        assert!(
+            counts.data >= 10,
+            "{}: only {} data rows",
+            r.id,
+            counts.data
+        );
     }
     assert_eq!(c.stats.resources.len(), 108);
 }
@@ -23,9 +28,27 @@ fn all_108_resources_have_publications() {
 #[test]
 fn every_container_and_encoding_appears() {
     let c = corpus();
-    let seen: std::collections::BTreeSet<String> =
-        attachments(&c.truth).iter().map(|a| format!("{}/{}", a["format"].as_str().unwrap_or_default(), a["encoding"].as_str().unwrap_or_default())).collect();
-    for want in ["csv/utf-8", "csv/utf-8-bom", "csv/gbk", "csv/gb18030", "html/gb2312", "html/utf-8", "xlsx/binary", "json/utf-8"] {
+    let seen: std::collections::BTreeSet<String> = attachments(&c.truth)
+        .iter()
+        .map(|a| {
+            format!(
+                "{}/{}",
+                a["format"].as_str().unwrap_or_default(),
+                a["encoding"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    for want in [
+        "csv/utf-8",
+        "csv/utf-8-bom",
+        "csv/gbk",
+        "csv/gb18030",
+        "html/gb2312",
+        "html/utf-8",
+        "xlsx/binary",
+        "xls/binary",
+        "json/utf-8",
+    ] {
         assert!(seen.contains(want), "no {want} attachment: {seen:?}");
     }
 }
@@ -35,15 +58,29 @@ fn every_header_set_h1_to_h12_appears() {
     let c = corpus();
     for h in 1..=12 {
         let id = format!("H{h}");
-        assert!(c.stats.layouts.get(&id).copied().unwrap_or_default() > 0, "{id} never used: {:?}", c.stats.layouts);
+        assert!(
+            c.stats.layouts.get(&id).copied().unwrap_or_default() > 0,
+            "{id} never used: {:?}",
+            c.stats.layouts
+        );
     }
     // The header texts are really in the files: the Shandong H6 header in a GBK CSV and the
     // Huzhou H7 header's line breaks are present verbatim in the truth-listed files.
-    let h6 = attachments(&c.truth).into_iter().find(|a| a["layout"] == "H6").expect("an H6 file");
-    let bytes = std::fs::read(c.raw.join(h6["source_file"].as_str().unwrap_or_default())).expect("read");
+    let h6 = attachments(&c.truth)
+        .into_iter()
+        .find(|a| a["layout"] == "H6")
+        .expect("an H6 file");
+    let bytes =
+        std::fs::read(c.raw.join(h6["source_file"].as_str().unwrap_or_default())).expect("read");
     let (text, _, bad) = encoding_rs::GBK.decode(&bytes);
     assert!(!bad);
-    assert!(text.contains("序号,产品名称,生产企业,商标,规格型号,生产日期/批号,抽查结果,不合格项目,承检机构"), "{}", &text[..200.min(text.len())]);
+    assert!(
+        text.contains(
+            "序号,产品名称,生产企业,商标,规格型号,生产日期/批号,抽查结果,不合格项目,承检机构"
+        ),
+        "{}",
+        &text[..200.min(text.len())]
+    );
 }
 
 #[test]
@@ -52,5 +89,8 @@ fn scale_is_the_number_of_spot_check_rows() {
     let catalog = Catalog::builtin().expect("catalog");
     let rows = c.stats.spot_check_rows(&catalog) as f64;
     let scale = crate::shared::SCALE as f64;
-    assert!((0.8 * scale..1.2 * scale).contains(&rows), "{rows} spot-check rows for scale {scale}");
+    assert!(
+        (0.8 * scale..1.2 * scale).contains(&rows),
+        "{rows} spot-check rows for scale {scale}"
+    );
 }

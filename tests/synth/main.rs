@@ -4,12 +4,14 @@
 /// The corpus all tests of this binary share (generated once per run).
 mod shared;
 
-/// Same seed and scale, same bytes; another seed, other bytes.
-mod determinism;
 /// All 108 resources, every container and encoding, every header set H1–H12.
 mod coverage;
+/// Same seed and scale, same bytes; another seed, other bytes.
+mod determinism;
 /// GBK, GB18030, UTF-8 and UTF-8-with-BOM files really are in those encodings.
 mod encodings;
+/// XLS and XLSX open in calamine (the ingester's reader) with rows where the truth says.
+mod readers;
 /// Pass rates per year, province shares, fail-only scope after 2018, special rows.
 mod statistics;
 /// Truth rows are publishable under their Table Schema, and every row is accounted for.

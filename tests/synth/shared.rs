@@ -22,9 +22,19 @@ pub fn corpus() -> &'static Corpus {
         let dir = tempfile::tempdir().expect("tempdir");
         let raw = dir.path().join("raw");
         let truth = dir.path().join("truth");
-        let opts = Options { raw: raw.clone(), truth: Some(truth.clone()), scale: SCALE, seed: SEED };
+        let opts = Options {
+            raw: raw.clone(),
+            truth: Some(truth.clone()),
+            scale: SCALE,
+            seed: SEED,
+        };
         let stats = generate(&opts, &|_, _| {}).expect("the corpus generates");
-        Corpus { _dir: dir, raw, truth, stats }
+        Corpus {
+            _dir: dir,
+            raw,
+            truth,
+            stats,
+        }
     })
 }
 
@@ -52,7 +62,8 @@ pub fn attachments(truth: &Path) -> Vec<Value> {
         .into_iter()
         .filter(|p| p.ends_with("attachments.json"))
         .flat_map(|p| {
-            let doc: Value = serde_json::from_slice(&std::fs::read(truth.join(&p)).expect("read")).expect("json");
+            let doc: Value = serde_json::from_slice(&std::fs::read(truth.join(&p)).expect("read"))
+                .expect("json");
             doc.as_array().cloned().unwrap_or_default()
         })
         .collect()
@@ -66,12 +77,18 @@ pub fn truth_lines(truth: &Path, resource: &str) -> Vec<Value> {
         .filter(|p| p.extension().is_some_and(|e| e == "ndjson"))
         .flat_map(|p| {
             let text = std::fs::read_to_string(dir.join(&p)).expect("read truth");
-            text.lines().map(|l| serde_json::from_str::<Value>(l).expect("truth line is JSON")).collect::<Vec<_>>()
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).expect("truth line is JSON"))
+                .collect::<Vec<_>>()
         })
         .collect()
 }
 
 /// The data rows of one resource's truth.
 pub fn data_rows(truth: &Path, resource: &str) -> Vec<Value> {
-    truth_lines(truth, resource).into_iter().filter(|l| l["kind"] == "data").map(|l| l["row"].clone()).collect()
+    truth_lines(truth, resource)
+        .into_iter()
+        .filter(|l| l["kind"] == "data")
+        .map(|l| l["row"].clone())
+        .collect()
 }

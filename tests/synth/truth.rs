@@ -7,10 +7,16 @@ use crate::shared::{attachments, corpus, files};
 
 /// Checks one canonical value against its field; returns what is wrong.
 fn check(schema: &TableSchema, name: &str, value: &Value) -> Result<(), String> {
-    let field = schema.field(name).ok_or_else(|| format!("`{name}` is not a field of the schema"))?;
+    let field = schema
+        .field(name)
+        .ok_or_else(|| format!("`{name}` is not a field of the schema"))?;
     let c = &field.constraints;
     if value.is_null() {
-        return if c.required { Err(format!("`{name}` is required")) } else { Ok(()) };
+        return if c.required {
+            Err(format!("`{name}` is required"))
+        } else {
+            Ok(())
+        };
     }
     let ok = match field.field_type {
         FieldType::String => value.is_string(),
@@ -20,19 +26,36 @@ fn check(schema: &TableSchema, name: &str, value: &Value) -> Result<(), String> 
         FieldType::Date => value.as_str().is_some_and(|s| {
             let p: Vec<&str> = s.split('-').collect();
             p.len() == 3 && p[0].len() == 4 && p[1].len() == 2 && p[2].len() == 2 && {
-                let (y, m, d): (i32, u32, u32) = (p[0].parse().unwrap_or(0), p[1].parse().unwrap_or(0), p[2].parse().unwrap_or(0));
-                let days = match m { 2 if y % 4 == 0 => 29, 2 => 28, 4 | 6 | 9 | 11 => 30, _ => 31 };
+                let (y, m, d): (i32, u32, u32) = (
+                    p[0].parse().unwrap_or(0),
+                    p[1].parse().unwrap_or(0),
+                    p[2].parse().unwrap_or(0),
+                );
+                let days = match m {
+                    2 if y % 4 == 0 => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
                 (1..=12).contains(&m) && (1..=days).contains(&d)
             }
         }),
-        FieldType::List => value.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+        FieldType::List => value
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string)),
         FieldType::Datetime => value.is_string(),
     };
     if !ok {
-        return Err(format!("`{name}` = {value} is not a {}", field.field_type.as_str()));
+        return Err(format!(
+            "`{name}` = {value} is not a {}",
+            field.field_type.as_str()
+        ));
     }
     if let Some(values) = &c.enum_values {
-        let items: Vec<&Value> = match value.as_array() { Some(a) => a.iter().collect(), None => vec![value] };
+        let items: Vec<&Value> = match value.as_array() {
+            Some(a) => a.iter().collect(),
+            None => vec![value],
+        };
         if field.field_type != FieldType::List && !items.iter().all(|v| values.contains(v)) {
             return Err(format!("`{name}` = {value} is not one of {values:?}"));
         }
@@ -53,13 +76,17 @@ fn check(schema: &TableSchema, name: &str, value: &Value) -> Result<(), String> 
             return Err(format!("`{name}` = {s:?} does not match {p}"));
         }
     }
-    if let (Some(min), Some(v)) = (c.minimum.as_ref().and_then(serde_json::Number::as_f64), value.as_f64())
-        && v < min
+    if let (Some(min), Some(v)) = (
+        c.minimum.as_ref().and_then(serde_json::Number::as_f64),
+        value.as_f64(),
+    ) && v < min
     {
         return Err(format!("`{name}` = {v} is below {min}"));
     }
-    if let (Some(max), Some(v)) = (c.maximum.as_ref().and_then(serde_json::Number::as_f64), value.as_f64())
-        && v > max
+    if let (Some(max), Some(v)) = (
+        c.maximum.as_ref().and_then(serde_json::Number::as_f64),
+        value.as_f64(),
+    ) && v > max
     {
         return Err(format!("`{name}` = {v} is above {max}"));
     }
@@ -82,13 +109,21 @@ fn every_truth_row_is_publishable_under_its_schema() {
             let row = line["row"].as_object().expect("row object");
             for f in &schema.fields {
                 if f.name != "record_id" && !row.contains_key(&f.name) {
-                    let e = problems.entry(format!("{}: `{}` missing", r.id, f.name)).or_default();
+                    let e = problems
+                        .entry(format!("{}: `{}` missing", r.id, f.name))
+                        .or_default();
                     e.0 += 1;
                 }
             }
             for (k, v) in row {
                 if let Err(why) = check(schema, k, v) {
-                    let e = problems.entry(format!("{}: {}", r.id, why.split(" = ").next().unwrap_or_default())).or_default();
+                    let e = problems
+                        .entry(format!(
+                            "{}: {}",
+                            r.id,
+                            why.split(" = ").next().unwrap_or_default()
+                        ))
+                        .or_default();
                     e.0 += 1;
                     e.1 = why;
                 }
@@ -96,7 +131,11 @@ fn every_truth_row_is_publishable_under_its_schema() {
         }
     }
     assert!(rows > 100_000, "{rows}");
-    assert!(problems.is_empty(), "{} kinds of problems, e.g. {problems:#?}", problems.len());
+    assert!(
+        problems.is_empty(),
+        "{} kinds of problems, e.g. {problems:#?}",
+        problems.len()
+    );
 }
 
 #[test]
@@ -105,19 +144,36 @@ fn every_raw_row_is_accounted_for_exactly_once() {
     let mut truth_files = 0;
     for a in attachments(&c.truth) {
         let source = a["source_file"].as_str().expect("source_file");
-        let lines = std::fs::read_to_string(c.truth.join(format!("{source}.ndjson"))).expect("truth of the attachment");
+        let lines = std::fs::read_to_string(c.truth.join(format!("{source}.ndjson")))
+            .expect("truth of the attachment");
         let mut seen = std::collections::BTreeSet::new();
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for l in lines.lines() {
             let v: Value = serde_json::from_str(l).expect("json");
             assert_eq!(v["source_file"], source);
-            let key = (v["source_sheet"].to_string(), v["source_row"].as_u64().expect("row number"));
-            assert!(key.1 >= 1 && seen.insert(key.clone()), "{source}: row {key:?} twice");
-            *counts.entry(v["kind"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+            let key = (
+                v["source_sheet"].to_string(),
+                v["source_row"].as_u64().expect("row number"),
+            );
+            assert!(
+                key.1 >= 1 && seen.insert(key.clone()),
+                "{source}: row {key:?} twice"
+            );
+            *counts
+                .entry(v["kind"].as_str().unwrap_or_default().to_owned())
+                .or_default() += 1;
             match v["kind"].as_str() {
                 Some("reject") => assert!(v["reason"].is_string() && v["field"].is_string(), "{v}"),
                 Some("non_data") => assert!(
-                    ["title", "header", "section", "footnote", "blank", "duplicate"].contains(&v["class"].as_str().unwrap_or_default()),
+                    [
+                        "title",
+                        "header",
+                        "section",
+                        "footnote",
+                        "blank",
+                        "duplicate"
+                    ]
+                    .contains(&v["class"].as_str().unwrap_or_default()),
                     "{v}"
                 ),
                 Some("data") => assert_eq!(v["row"]["source_row"], v["source_row"]),
@@ -125,22 +181,36 @@ fn every_raw_row_is_accounted_for_exactly_once() {
             }
         }
         for kind in ["data", "reject", "non_data"] {
-            assert_eq!(counts.get(kind).copied().unwrap_or_default(), a["rows"][kind].as_u64().unwrap_or_default(), "{source} {kind}");
+            assert_eq!(
+                counts.get(kind).copied().unwrap_or_default(),
+                a["rows"][kind].as_u64().unwrap_or_default(),
+                "{source} {kind}"
+            );
         }
         truth_files += 1;
     }
-    let raw_attachments = files(&c.raw).into_iter().filter(|p| !p.ends_with("publication.toml")).count();
-    assert_eq!(truth_files, raw_attachments, "every attachment has its truth");
+    let raw_attachments = files(&c.raw)
+        .into_iter()
+        .filter(|p| !p.ends_with("publication.toml"))
+        .count();
+    assert_eq!(
+        truth_files, raw_attachments,
+        "every attachment has its truth"
+    );
 }
 
 #[test]
 fn must_reject_rows_of_every_kind_exist() {
     let c = corpus();
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    for resource in ["A1-02", "A2-01", "A1-03", "A2-03", "D1-01", "E1-01", "A4-01"] {
+    for resource in [
+        "A1-02", "A2-01", "A1-03", "A2-03", "D1-01", "E1-01", "A4-01",
+    ] {
         for l in crate::shared::truth_lines(&c.truth, resource) {
             if l["kind"] == "reject" {
-                *reasons.entry(l["reason"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+                *reasons
+                    .entry(l["reason"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
             }
         }
     }
@@ -154,16 +224,22 @@ fn csv_row_numbers_are_physical_lines() {
     // A header cell with a line break (H7 "检验\n结论") takes two physical lines in CSV, so the
     // first data row is line 3 when the header starts on line 1.
     let c = corpus();
-    for a in attachments(&c.truth).into_iter().filter(|a| a["format"] == "csv") {
+    for a in attachments(&c.truth)
+        .into_iter()
+        .filter(|a| a["format"] == "csv")
+    {
         let source = a["source_file"].as_str().unwrap_or_default();
         let bytes = std::fs::read(c.raw.join(source)).expect("read");
         let text = match a["encoding"].as_str() {
             Some("gbk") => encoding_rs::GBK.decode(&bytes).0.into_owned(),
             Some("gb18030") => encoding_rs::GB18030.decode(&bytes).0.into_owned(),
-            _ => String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').to_owned(),
+            _ => String::from_utf8_lossy(&bytes)
+                .trim_start_matches('\u{feff}')
+                .to_owned(),
         };
         let physical: Vec<&str> = text.split('\n').collect();
-        let truth = std::fs::read_to_string(c.truth.join(format!("{source}.ndjson"))).expect("truth");
+        let truth =
+            std::fs::read_to_string(c.truth.join(format!("{source}.ndjson"))).expect("truth");
         for l in truth.lines().take(40) {
             let v: Value = serde_json::from_str(l).expect("json");
             if v["kind"] != "data" {
@@ -184,7 +260,10 @@ fn csv_row_numbers_are_physical_lines() {
                 .collect();
             if let Some(model) = v["row"]["model_spec"].as_str() {
                 let first = model.split(' ').next().unwrap_or_default();
-                assert!(line.contains(first), "{source}:{n} is `{line}`, expected the row with model {model}");
+                assert!(
+                    line.contains(first),
+                    "{source}:{n} is `{line}`, expected the row with model {model}"
+                );
             }
         }
     }

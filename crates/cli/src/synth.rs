@@ -32,14 +32,21 @@ pub(crate) fn run(args: &SynthArgs, out: &mut impl Write) -> Result<(), CliError
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} synth [{bar:40}] {pos}/{len} publications {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} synth [{bar:40}] {pos}/{len} publications {elapsed}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     } else {
         ProgressBar::hidden()
     };
-    let opts = Options { raw: args.out.clone(), truth: args.truth.clone(), scale: args.scale, seed: args.seed };
+    let opts = Options {
+        raw: args.out.clone(),
+        truth: args.truth.clone(),
+        scale: args.scale,
+        seed: args.seed,
+    };
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
@@ -49,7 +56,11 @@ pub(crate) fn run(args: &SynthArgs, out: &mut impl Write) -> Result<(), CliError
     let secs = started.elapsed().as_secs_f64();
     let catalog = zhijian_catalog::Catalog::builtin()?;
     let sc_rows = stats.spot_check_rows(&catalog);
-    let all_rows: u64 = stats.resources.values().map(|c| c.data + c.reject + c.non_data).sum();
+    let all_rows: u64 = stats
+        .resources
+        .values()
+        .map(|c| c.data + c.reject + c.non_data)
+        .sum();
     writeln!(
         out,
         "wrote {} publications, {} attachments, {} resources into {}",
@@ -58,12 +69,36 @@ pub(crate) fn run(args: &SynthArgs, out: &mut impl Write) -> Result<(), CliError
         stats.resources.len(),
         args.out.display()
     )?;
-    writeln!(out, "spot-check rows: {sc_rows}; all rows (incl. non-data): {all_rows}")?;
-    writeln!(out, "{secs:.1} s, {:.0} rows/s", all_rows as f64 / secs.max(1e-9))?;
-    writeln!(out, "{:<8} {:>10} {:>8} {:>9}", "resource", "data", "reject", "non-data")?;
+    writeln!(
+        out,
+        "spot-check rows: {sc_rows}; all rows (incl. non-data): {all_rows}"
+    )?;
+    writeln!(
+        out,
+        "{secs:.1} s, {:.0} rows/s",
+        all_rows as f64 / secs.max(1e-9)
+    )?;
+    writeln!(
+        out,
+        "{:<8} {:>10} {:>8} {:>9}",
+        "resource", "data", "reject", "non-data"
+    )?;
     for (id, c) in &stats.resources {
-        writeln!(out, "{id:<8} {:>10} {:>8} {:>9}", c.data, c.reject, c.non_data)?;
+        writeln!(
+            out,
+            "{id:<8} {:>10} {:>8} {:>9}",
+            c.data, c.reject, c.non_data
+        )?;
     }
-    writeln!(out, "formats: {}", stats.formats.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "))?;
+    writeln!(
+        out,
+        "formats: {}",
+        stats
+            .formats
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
     Ok(())
 }

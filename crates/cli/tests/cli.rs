@@ -148,3 +148,36 @@ fn a_broken_schemas_dir_fails_naming_file_and_field() {
     assert!(err.contains("field `rated_load_kg`"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn synth_writes_a_corpus_and_reports_its_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("raw");
+    let truth = dir.path().join("truth");
+    let out = stdout(&zhijian(&[
+        "synth",
+        "--out",
+        raw.to_str().expect("utf-8"),
+        "--truth",
+        truth.to_str().expect("utf-8"),
+        "--scale",
+        "3000",
+        "--seed",
+        "4",
+    ]));
+    assert!(out.contains("108 resources"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("A1-02 ")), "{out}");
+    assert!(raw.join("A1-02").is_dir() && raw.join("F4-04").is_dir());
+    assert!(truth.join("summary.json").is_file());
+
+    // A second run into the same directory is refused: corpora never mix.
+    let again = zhijian(&[
+        "synth",
+        "--out",
+        raw.to_str().expect("utf-8"),
+        "--scale",
+        "3000",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--out"));
+}

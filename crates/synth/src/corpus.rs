@@ -42,12 +42,18 @@ pub fn local_share(resource: &str) -> f64 {
 /// The jobs of the spot-check side.
 pub fn jobs(scale: u64) -> Vec<Job> {
     let mut jobs: Vec<Job> = (2005..=2025).map(Job::National).collect();
-    for resource in ["A2-01", "A2-02", "A2-03", "A2-04", "A3-01", "A3-02", "A3-04", "C2-05"] {
+    for resource in [
+        "A2-01", "A2-02", "A2-03", "A2-04", "A3-01", "A3-02", "A3-04", "C2-05",
+    ] {
         let spec = local_spec(resource);
         let rows = (scale as f64 * local_share(resource)) as usize;
         let pubs = (rows / spec.rows_per_pub).max(spec.layouts.len());
         for i in 0..pubs {
-            jobs.push(Job::Local { resource, index: i, of: pubs });
+            jobs.push(Job::Local {
+                resource,
+                index: i,
+                of: pubs,
+            });
         }
     }
     jobs
@@ -68,9 +74,17 @@ fn products_for(year: i32) -> Vec<&'static Product> {
 
 /// Fail probability of each product so that the batch-weighted mean over `mix` is `target`.
 fn calibrate(target: f64, mix: &[(&'static Product, usize)]) -> impl Fn(&Product) -> f64 + use<> {
-    let size_mean: f64 = [0.06, 0.14, 0.80].iter().zip(vocab::SIZE_FAIL_MULT).map(|(s, m)| s * m).sum();
+    let size_mean: f64 = [0.06, 0.14, 0.80]
+        .iter()
+        .zip(vocab::SIZE_FAIL_MULT)
+        .map(|(s, m)| s * m)
+        .sum();
     let batches: usize = mix.iter().map(|(_, n)| n).sum::<usize>().max(1);
-    let mean_mult = mix.iter().map(|(p, n)| p.fail_mult * *n as f64).sum::<f64>() / batches as f64;
+    let mean_mult = mix
+        .iter()
+        .map(|(p, n)| p.fail_mult * *n as f64)
+        .sum::<f64>()
+        / batches as f64;
     let k = target / (mean_mult * size_mean);
     move |p: &Product| k * p.fail_mult
 }
@@ -84,7 +98,11 @@ fn era_agency(rng: &mut Rng, year: i32, product: &Product) -> String {
 }
 
 fn national_authority(year: i32) -> &'static str {
-    if year >= 2018 { "国家市场监督管理总局" } else { "国家质量监督检验检疫总局" }
+    if year >= 2018 {
+        "国家市场监督管理总局"
+    } else {
+        "国家质量监督检验检疫总局"
+    }
 }
 
 /// A product's batches within a round.
@@ -113,7 +131,11 @@ pub fn national_year(out: &Output, year: i32) -> Result<Stats> {
     let mut special: Vec<(String, Batch, &'static str)> = Vec::new();
 
     for q in 1..=4 {
-        let round = if year <= 2017 { format!("第{q}季度") } else { format!("第{q}批") };
+        let round = if year <= 2017 {
+            format!("第{q}季度")
+        } else {
+            format!("第{q}批")
+        };
         let round_batches = per_year / 4;
         let n_products = (round_batches / avg_per_product).clamp(1, products.len());
         let mut chosen: Vec<&'static Product> = Vec::new();
@@ -125,49 +147,95 @@ pub fn national_year(out: &Output, year: i32) -> Result<Stats> {
         }
         // Before 2018 most products are published in full (A1-02), the rest only as fail
         // lists (A1-03); from 2018 all national lists are fail-only.
-        let full: Vec<bool> = chosen.iter().map(|_| year <= 2017 && rng.chance(0.8)).collect();
-        let sizes: Vec<usize> = chosen.iter().map(|_| ((round_batches / n_products) as f64 * (0.7 + 0.6 * rng.f64())) as usize + 1).collect();
-        let announced = Date { y: if q == 4 { year + 1 } else { year }, m: if q == 4 { 1 } else { q * 3 + 1 }, d: rng.range(5, 28) as u32 };
+        let full: Vec<bool> = chosen
+            .iter()
+            .map(|_| year <= 2017 && rng.chance(0.8))
+            .collect();
+        let sizes: Vec<usize> = chosen
+            .iter()
+            .map(|_| ((round_batches / n_products) as f64 * (0.7 + 0.6 * rng.f64())) as usize + 1)
+            .collect();
+        let announced = Date {
+            y: if q == 4 { year + 1 } else { year },
+            m: if q == 4 { 1 } else { q * 3 + 1 },
+            d: rng.range(5, 28) as u32,
+        };
         let mut rounds: Vec<(ProductRound, bool)> = Vec::new();
         for part in [true, false] {
-            let mix: Vec<(&'static Product, usize)> = chosen.iter().zip(&sizes).zip(&full).filter(|(_, f)| **f == part).map(|((p, n), _)| (*p, *n)).collect();
+            let mix: Vec<(&'static Product, usize)> = chosen
+                .iter()
+                .zip(&sizes)
+                .zip(&full)
+                .filter(|(_, f)| **f == part)
+                .map(|((p, n), _)| (*p, *n))
+                .collect();
             let p_fail = calibrate(target, &mix);
             for (product, n) in mix {
                 let mut batches = Vec::with_capacity(n);
                 for _ in 0..n {
-                    let channel = if year >= 2018 && rng.chance(0.43) { Channel::Distribution } else { Channel::Production };
+                    let channel = if year >= 2018 && rng.chance(0.43) {
+                        Channel::Distribution
+                    } else {
+                        Channel::Production
+                    };
                     let agency = era_agency(&mut rng, year, product);
-                    batches.push(simulate(&mut rng, seed, product, pool, None, announced, p_fail(product), channel, &agency));
+                    batches.push(simulate(
+                        &mut rng,
+                        seed,
+                        product,
+                        pool,
+                        None,
+                        announced,
+                        p_fail(product),
+                        channel,
+                        &agency,
+                    ));
                 }
                 rounds.push((ProductRound { product, batches }, part));
             }
         }
         let no = format!("{year}年第{}号", rng.range(10, 150));
-        let meta_for = |resource: &str, pub_id: String, title: String, scope: &'static str| PubMeta {
-            resource_id: resource.to_owned(),
-            publication_id: pub_id,
-            check_level: "national",
-            authority: national_authority(year).to_owned(),
-            announcement_no: Some(no.clone()),
-            announced_on: announced,
-            plan_year: year,
-            round: Some(round.clone()),
-            campaign: None,
-            title,
-            scope,
-        };
+        let meta_for =
+            |resource: &str, pub_id: String, title: String, scope: &'static str| PubMeta {
+                resource_id: resource.to_owned(),
+                publication_id: pub_id,
+                check_level: "national",
+                authority: national_authority(year).to_owned(),
+                announcement_no: Some(no.clone()),
+                announced_on: announced,
+                plan_year: year,
+                round: Some(round.clone()),
+                campaign: None,
+                title,
+                scope,
+            };
         if year <= 2017 {
-            let meta = meta_for("A1-02", format!("{year}Q{q}"), format!("质检总局关于公布{year}年{round}产品质量国家监督抽查结果的公告"), "full");
-            let full_rounds: Vec<&ProductRound> = rounds.iter().filter(|(_, f)| *f).map(|(r, _)| r).collect();
+            let meta = meta_for(
+                "A1-02",
+                format!("{year}Q{q}"),
+                format!("质检总局关于公布{year}年{round}产品质量国家监督抽查结果的公告"),
+                "full",
+            );
+            let full_rounds: Vec<&ProductRound> =
+                rounds.iter().filter(|(_, f)| *f).map(|(r, _)| r).collect();
             stats.add(write_a102(out, &meta, &full_rounds, &mut rng)?);
         }
         let fail_scope_title = if year <= 2017 {
             format!("{year}年{round}国家监督抽查不合格产品")
         } else {
-            format!("市场监管总局关于{year}年{round}等{}种产品质量国家监督抽查情况的通报", rounds.len())
+            format!(
+                "市场监管总局关于{year}年{round}等{}种产品质量国家监督抽查情况的通报",
+                rounds.len()
+            )
         };
-        let meta = meta_for("A1-03", format!("{year}-{}{q}", if year <= 2017 { "Q" } else { "B" }), fail_scope_title, "fail_only");
-        let fail_rounds: Vec<&ProductRound> = rounds.iter().filter(|(_, f)| !*f).map(|(r, _)| r).collect();
+        let meta = meta_for(
+            "A1-03",
+            format!("{year}-{}{q}", if year <= 2017 { "Q" } else { "B" }),
+            fail_scope_title,
+            "fail_only",
+        );
+        let fail_rounds: Vec<&ProductRound> =
+            rounds.iter().filter(|(_, f)| !*f).map(|(r, _)| r).collect();
         if !fail_rounds.is_empty() {
             stats.add(write_a103(out, &meta, &fail_rounds, &mut rng)?);
         }
@@ -180,7 +248,21 @@ pub fn national_year(out: &Output, year: i32) -> Result<Stats> {
                 }
             }
             if rng.chance(0.3) {
-                let refused = simulate(&mut rng, seed, r.product, pool, None, Date { y: year, m: 12, d: 31 }, 0.0, Channel::Production, r.product.agency);
+                let refused = simulate(
+                    &mut rng,
+                    seed,
+                    r.product,
+                    pool,
+                    None,
+                    Date {
+                        y: year,
+                        m: 12,
+                        d: 31,
+                    },
+                    0.0,
+                    Channel::Production,
+                    r.product.agency,
+                );
                 special.push((no.clone(), refused, "拒检"));
             }
             summary.push((round.clone(), r.product, r.batches));
@@ -196,32 +278,62 @@ fn chunks(batches: &[Batch]) -> impl Iterator<Item = (usize, &[Batch])> {
 }
 
 fn file_name(base: &str, part: usize, ext: &str) -> String {
-    if part == 0 { format!("{base}.{ext}") } else { format!("{base}-{}.{ext}", part + 1) }
+    if part == 0 {
+        format!("{base}.{ext}")
+    } else {
+        format!("{base}-{}.{ext}", part + 1)
+    }
 }
 
 /// A1-02: one table per product, as GB2312 HTML pages, XLSX with title rows, or GBK CSV.
-fn write_a102(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut Rng) -> Result<Stats> {
+fn write_a102(
+    out: &Output,
+    meta: &PubMeta,
+    rounds: &[&ProductRound],
+    rng: &mut Rng,
+) -> Result<Stats> {
     let style = (meta.plan_year as usize + meta.round.as_deref().map_or(0, str::len)) % 3;
     let mut atts = Vec::new();
     let mut hints = Vec::new();
     for r in rounds {
         for (part, batches) in chunks(&r.batches) {
             let (format, name_in_pub) = match style {
-                0 => (Format::Html { encoding: Encoding::Gb2312 }, true),
+                0 => (
+                    Format::Html {
+                        encoding: Encoding::Gb2312,
+                    },
+                    true,
+                ),
+                1 if meta.plan_year < 2010 => (Format::Xls, rng.chance(0.5)),
                 1 => (Format::Xlsx, rng.chance(0.5)),
-                _ => (Format::Csv { encoding: Encoding::Gbk, crlf: true }, false),
+                _ => (
+                    Format::Csv {
+                        encoding: Encoding::Gbk,
+                        crlf: true,
+                    },
+                    false,
+                ),
             };
             let file = file_name(r.product.name, part, format.ext());
             let mut t = Table::new(layouts("H1"), meta, "full", "Sheet1");
             t.gbk = format.is_gbk_family();
-            t.spreadsheet = format == Format::Xlsx;
+            t.spreadsheet = matches!(format, Format::Xlsx | Format::Xls);
             if name_in_pub {
                 t.file_product = Some(r.product.name);
-                hints.push(FileHint { file: file.clone(), product: Some(r.product.name), scope: None });
+                hints.push(FileHint {
+                    file: file.clone(),
+                    product: Some(r.product.name),
+                    scope: None,
+                });
             }
-            let title = format!("{}年{}{}产品质量国家监督抽查结果", meta.plan_year, meta.round.as_deref().unwrap_or_default(), r.product.name);
+            let title = format!(
+                "{}年{}{}产品质量国家监督抽查结果",
+                meta.plan_year,
+                meta.round.as_deref().unwrap_or_default(),
+                r.product.name
+            );
             match format {
-                Format::Xlsx => {
+                Format::Xlsx | Format::Xls => {
                     if rng.chance(0.5) {
                         t.span("附件", "title");
                     }
@@ -235,7 +347,13 @@ fn write_a102(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut 
             if matches!(format, Format::Html { .. }) {
                 t.span("注：抽查结果仅对所抽样品负责。", "footnote");
             }
-            atts.push(Attachment { file, format, title, layout: t.layout.id, sheets: vec![t.sheet] });
+            atts.push(Attachment {
+                file,
+                format,
+                title,
+                layout: t.layout.id,
+                sheets: vec![t.sheet],
+            });
         }
     }
     publish(out, meta, atts, hints, Some("gbk"))
@@ -245,8 +363,7 @@ fn write_a102(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut 
 /// then in long tables and dropping in a blank row.
 fn fill(t: &mut Table<'_>, rng: &mut Rng, batches: &[Batch], keep: impl Fn(&Batch) -> bool) {
     let repeat_header = rng.chance(0.3);
-    let mut n = 0;
-    for b in batches.iter().filter(|b| keep(b)) {
+    for (n, b) in batches.iter().filter(|b| keep(b)).enumerate() {
         if repeat_header && n > 0 && n % 150 == 0 {
             t.header();
         }
@@ -255,13 +372,17 @@ fn fill(t: &mut Table<'_>, rng: &mut Rng, batches: &[Batch], keep: impl Fn(&Batc
         }
         let mess = Mess::draw(rng, t);
         t.push(rng, b, mess);
-        n += 1;
     }
 }
 
 /// A1-03: fail-only lists — GB2312 HTML pages with the product only in the title (to 2017),
 /// then SAMR workbooks with `附件1` and a title above the header on row 3 (H3, H4, H5).
-fn write_a103(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut Rng) -> Result<Stats> {
+fn write_a103(
+    out: &Output,
+    meta: &PubMeta,
+    rounds: &[&ProductRound],
+    rng: &mut Rng,
+) -> Result<Stats> {
     let year = meta.plan_year;
     let mut atts = Vec::new();
     let mut hints = Vec::new();
@@ -269,17 +390,35 @@ fn write_a103(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut 
         for r in rounds {
             let fails: Vec<Batch> = r.batches.iter().filter(|b| b.fail).cloned().collect();
             for (part, batches) in chunks(&fails) {
-                let format = Format::Html { encoding: Encoding::Gb2312 };
+                let format = Format::Html {
+                    encoding: Encoding::Gb2312,
+                };
                 let file = file_name(r.product.name, part, "html");
-                let title = format!("{}年{}第{}批{}产品质量国家监督抽查不合格产品及企业名单", year, meta.round.as_deref().unwrap_or_default(), part + 1, r.product.name);
+                let title = format!(
+                    "{}年{}第{}批{}产品质量国家监督抽查不合格产品及企业名单",
+                    year,
+                    meta.round.as_deref().unwrap_or_default(),
+                    part + 1,
+                    r.product.name
+                );
                 let mut t = Table::new(layouts("H2"), meta, "fail_only", "1");
                 t.gbk = true;
                 t.file_product = Some(r.product.name);
-                hints.push(FileHint { file: file.clone(), product: Some(r.product.name), scope: Some("fail_only") });
+                hints.push(FileHint {
+                    file: file.clone(),
+                    product: Some(r.product.name),
+                    scope: Some("fail_only"),
+                });
                 t.header();
                 fill(&mut t, rng, batches, |_| true);
                 t.span("注：抽查结果仅对所抽样品负责。", "footnote");
-                atts.push(Attachment { file, format, title, layout: t.layout.id, sheets: vec![t.sheet] });
+                atts.push(Attachment {
+                    file,
+                    format,
+                    title,
+                    layout: t.layout.id,
+                    sheets: vec![t.sheet],
+                });
             }
         }
     } else {
@@ -288,18 +427,41 @@ fn write_a103(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut 
             2024 => "H4",
             _ => "H5",
         };
-        let fails: Vec<Batch> = rounds.iter().flat_map(|r| r.batches.iter().filter(|b| b.fail).cloned()).collect();
+        let fails: Vec<Batch> = rounds
+            .iter()
+            .flat_map(|r| r.batches.iter().filter(|b| b.fail).cloned())
+            .collect();
         let names: Vec<&str> = rounds.iter().map(|r| r.product.name).collect();
         for (part, batches) in chunks(&fails) {
             let mut t = Table::new(layouts(layout), meta, "fail_only", "Sheet1");
             t.spreadsheet = true;
             t.star_items = true;
-            t.span(if part == 0 { "附件1".to_owned() } else { format!("附件1（续{part}）") }, "title");
-            t.span(format!("{year}年{}等{}种产品质量国家监督抽查不合格产品及企业名单", names.first().copied().unwrap_or_default(), names.len()), "title");
+            t.span(
+                if part == 0 {
+                    "附件1".to_owned()
+                } else {
+                    format!("附件1（续{part}）")
+                },
+                "title",
+            );
+            t.span(
+                format!(
+                    "{year}年{}等{}种产品质量国家监督抽查不合格产品及企业名单",
+                    names.first().copied().unwrap_or_default(),
+                    names.len()
+                ),
+                "title",
+            );
             t.header();
             fill(&mut t, rng, batches, |_| true);
             let file = file_name("附件1", part, "xlsx");
-            atts.push(Attachment { file, format: Format::Xlsx, title: meta.title.clone(), layout: t.layout.id, sheets: vec![t.sheet] });
+            atts.push(Attachment {
+                file,
+                format: Format::Xlsx,
+                title: meta.title.clone(),
+                layout: t.layout.id,
+                sheets: vec![t.sheet],
+            });
         }
     }
     publish(out, meta, atts, hints, None)
@@ -307,9 +469,42 @@ fn write_a103(out: &Output, meta: &PubMeta, rounds: &[&ProductRound], rng: &mut 
 
 /// A1-04: per product and round, batches, fails and pass rates, from all simulated batches
 /// (including the passes that fail-only lists do not print).
-fn write_a104(out: &Output, year: i32, summary: &[(String, &'static Product, Vec<Batch>)], rng: &mut Rng) -> Result<Stats> {
-    let headers = ["年度", "季度", "大类", "产品名称", "企业数", "批次", "不合格批次", "合格率", "省份数", "检验项目数", "大型企业合格率", "中型企业合格率", "小型企业合格率"];
-    let fields = ["year", "round", "product_category", "product", "enterprises", "batches", "failed_batches", "pass_rate", "provinces", "test_items", "pass_rate_large", "pass_rate_medium", "pass_rate_small"];
+fn write_a104(
+    out: &Output,
+    year: i32,
+    summary: &[(String, &'static Product, Vec<Batch>)],
+    rng: &mut Rng,
+) -> Result<Stats> {
+    let headers = [
+        "年度",
+        "季度",
+        "大类",
+        "产品名称",
+        "企业数",
+        "批次",
+        "不合格批次",
+        "合格率",
+        "省份数",
+        "检验项目数",
+        "大型企业合格率",
+        "中型企业合格率",
+        "小型企业合格率",
+    ];
+    let fields = [
+        "year",
+        "round",
+        "product_category",
+        "product",
+        "enterprises",
+        "batches",
+        "failed_batches",
+        "pass_rate",
+        "provinces",
+        "test_items",
+        "pass_rate_large",
+        "pass_rate_medium",
+        "pass_rate_small",
+    ];
     let mut table = RawTable::new(&headers, &fields);
     for (round, product, batches) in summary {
         let n = batches.len();
@@ -317,22 +512,52 @@ fn write_a104(out: &Output, year: i32, summary: &[(String, &'static Product, Vec
         let ents: BTreeSet<&str> = batches.iter().map(|b| b.enterprise.name.as_str()).collect();
         let provs: BTreeSet<&str> = batches.iter().map(|b| b.enterprise.province.code).collect();
         let rate = |size: usize| {
-            let of: Vec<&Batch> = batches.iter().filter(|b| b.enterprise.size == size).collect();
-            (!of.is_empty()).then(|| round1(100.0 * of.iter().filter(|b| !b.fail).count() as f64 / of.len() as f64))
+            let of: Vec<&Batch> = batches
+                .iter()
+                .filter(|b| b.enterprise.size == size)
+                .collect();
+            (!of.is_empty()).then(|| {
+                round1(100.0 * of.iter().filter(|b| !b.fail).count() as f64 / of.len() as f64)
+            })
         };
         let pass = round1(100.0 * (n - fails) as f64 / n.max(1) as f64);
         let items = product.items.len() as i64 + 6;
         let values: Vec<Value> = vec![
-            json!(year), json!(round), json!(product.category), json!(product.name), json!(ents.len()), json!(n), json!(fails),
-            json!(pass), json!(provs.len()), json!(items), json!(rate(0)), json!(rate(1)), json!(rate(2)),
+            json!(year),
+            json!(round),
+            json!(product.category),
+            json!(product.name),
+            json!(ents.len()),
+            json!(n),
+            json!(fails),
+            json!(pass),
+            json!(provs.len()),
+            json!(items),
+            json!(rate(0)),
+            json!(rate(1)),
+            json!(rate(2)),
         ];
         table.push_values(rng, values, |f, v| match f {
-            "pass_rate" | "pass_rate_large" | "pass_rate_medium" | "pass_rate_small" => v.as_f64().map(|x| format!("{x:.1}%")),
+            "pass_rate" | "pass_rate_large" | "pass_rate_medium" | "pass_rate_small" => {
+                v.as_f64().map(|x| format!("{x:.1}%"))
+            }
             _ => None,
         });
     }
-    let meta = simple_meta("A1-04", &year.to_string(), national_authority(year), year, format!("{year}年产品质量国家监督抽查情况（分产品）"));
-    let att = table_attachment(table, &format!("{year}年国家监督抽查产品质量状况.xlsx"), Format::Xlsx, &meta.title, true);
+    let meta = simple_meta(
+        "A1-04",
+        &year.to_string(),
+        national_authority(year),
+        year,
+        format!("{year}年产品质量国家监督抽查情况（分产品）"),
+    );
+    let att = table_attachment(
+        table,
+        &format!("{year}年国家监督抽查产品质量状况.xlsx"),
+        Format::Xlsx,
+        &meta.title,
+        true,
+    );
     publish(out, &meta, vec![att], Vec::new(), None)
 }
 
@@ -341,9 +566,30 @@ fn round1(x: f64) -> f64 {
 }
 
 /// A1-05: refusals, suspected counterfeits and unlicensed producers of the year's rounds.
-fn write_a105(out: &Output, year: i32, special: &[(String, Batch, &'static str)], rng: &mut Rng) -> Result<Stats> {
-    let headers = ["序号", "企业名称", "所在地", "产品", "情形", "通报文号", "日期"];
-    let fields = ["", "enterprise", "province", "product", "situation", "announcement_no", "announced_on"];
+fn write_a105(
+    out: &Output,
+    year: i32,
+    special: &[(String, Batch, &'static str)],
+    rng: &mut Rng,
+) -> Result<Stats> {
+    let headers = [
+        "序号",
+        "企业名称",
+        "所在地",
+        "产品",
+        "情形",
+        "通报文号",
+        "日期",
+    ];
+    let fields = [
+        "",
+        "enterprise",
+        "province",
+        "product",
+        "situation",
+        "announcement_no",
+        "announced_on",
+    ];
     let mut table = RawTable::new(&headers, &fields);
     for (i, (no, b, situation)) in special.iter().enumerate() {
         let code = match *situation {
@@ -352,32 +598,72 @@ fn write_a105(out: &Output, year: i32, special: &[(String, Batch, &'static str)]
             "否认生产" => "producer_denied",
             _ => "unlicensed",
         };
-        let date = Date { y: year, m: rng.range(1, 12) as u32, d: rng.range(1, 28) as u32 };
-        let values = vec![json!(i + 1), json!(b.enterprise.name_gbk), json!(b.enterprise.province.full), json!(b.product.name), json!(code), json!(no), json!(date.iso())];
+        let date = Date {
+            y: year,
+            m: rng.range(1, 12) as u32,
+            d: rng.range(1, 28) as u32,
+        };
+        let values = vec![
+            json!(i + 1),
+            json!(b.enterprise.name_gbk),
+            json!(b.enterprise.province.full),
+            json!(b.product.name),
+            json!(code),
+            json!(no),
+            json!(date.iso()),
+        ];
         table.push_values(rng, values, |f, v| match f {
             "situation" => Some((*situation).to_owned()),
             "province" => v.as_str().map(|s| short_of(s).to_owned()),
             _ => None,
         });
     }
-    let meta = simple_meta("A1-05", &year.to_string(), national_authority(year), year, format!("{year}年国家监督抽查拒检、涉嫌假冒及无证企业名单"));
-    let att = table_attachment(table, "名单.csv", Format::Csv { encoding: Encoding::Gbk, crlf: true }, &meta.title, false);
+    let meta = simple_meta(
+        "A1-05",
+        &year.to_string(),
+        national_authority(year),
+        year,
+        format!("{year}年国家监督抽查拒检、涉嫌假冒及无证企业名单"),
+    );
+    let att = table_attachment(
+        table,
+        "名单.csv",
+        Format::Csv {
+            encoding: Encoding::Gbk,
+            crlf: true,
+        },
+        &meta.title,
+        false,
+    );
     publish(out, &meta, vec![att], Vec::new(), Some("gbk"))
 }
 
 fn short_of(full: &str) -> &'static str {
-    PROVINCES.iter().find(|p| p.full == full).map_or("", |p| p.short)
+    PROVINCES
+        .iter()
+        .find(|p| p.full == full)
+        .map_or("", |p| p.short)
 }
 
 /// Metadata of a publication of a non-spot-check resource.
-pub fn simple_meta(resource: &str, pub_id: &str, authority: &str, year: i32, title: String) -> PubMeta {
+pub fn simple_meta(
+    resource: &str,
+    pub_id: &str,
+    authority: &str,
+    year: i32,
+    title: String,
+) -> PubMeta {
     PubMeta {
         resource_id: resource.to_owned(),
         publication_id: pub_id.to_owned(),
         check_level: "",
         authority: authority.to_owned(),
         announcement_no: None,
-        announced_on: Date { y: year + i32::from(year < 2025), m: 3, d: 15 },
+        announced_on: Date {
+            y: year + i32::from(year < 2025),
+            m: 3,
+            d: 15,
+        },
         plan_year: year,
         round: None,
         campaign: None,
@@ -387,15 +673,31 @@ pub fn simple_meta(resource: &str, pub_id: &str, authority: &str, year: i32, tit
 }
 
 /// Writes a publication's directory: `publication.toml`, attachments and truth.
-pub fn publish(out: &Output, meta: &PubMeta, atts: Vec<Attachment>, hints: Vec<FileHint>, encoding_hint: Option<&str>) -> Result<Stats> {
+pub fn publish(
+    out: &Output,
+    meta: &PubMeta,
+    atts: Vec<Attachment>,
+    hints: Vec<FileHint>,
+    encoding_hint: Option<&str>,
+) -> Result<Stats> {
     let rel = Path::new(&meta.resource_id).join(&meta.publication_id);
     let dir = out.raw.join(&rel);
     let truth_dir = out.truth.as_ref().map(|t| t.join(&rel));
-    std::fs::create_dir_all(&dir).map_err(|source| crate::error::SynthError::Write { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| crate::error::SynthError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     if let Some(t) = &truth_dir {
-        std::fs::create_dir_all(t).map_err(|source| crate::error::SynthError::Write { path: t.clone(), source })?;
+        std::fs::create_dir_all(t).map_err(|source| crate::error::SynthError::Write {
+            path: t.clone(),
+            source,
+        })?;
     }
-    let publication = Publication { meta, hints: &hints, encoding_hint };
+    let publication = Publication {
+        meta,
+        hints: &hints,
+        encoding_hint,
+    };
     write_publication(&dir, &publication)?;
     let mut stats = Stats::default();
     let mut listing = Vec::new();
@@ -414,7 +716,8 @@ pub fn publish(out: &Output, meta: &PubMeta, atts: Vec<Attachment>, hints: Vec<F
     if let Some(t) = &truth_dir {
         let path = t.join("attachments.json");
         let bytes = serde_json::to_vec_pretty(&listing).unwrap_or_default();
-        std::fs::write(&path, bytes).map_err(|source| crate::error::SynthError::Write { path, source })?;
+        std::fs::write(&path, bytes)
+            .map_err(|source| crate::error::SynthError::Write { path, source })?;
     }
     stats.publications += 1;
     Ok(stats)
@@ -443,6 +746,8 @@ pub enum LocalFormat {
     Csv(Encoding),
     /// XLSX.
     Xlsx,
+    /// Legacy XLS (BIFF8).
+    Xls,
     /// XLSX with product section rows.
     XlsxSections,
     /// HTML with a two-row header and a ragged row.
@@ -457,19 +762,89 @@ pub enum LocalFormat {
 pub fn local_spec(resource: &str) -> LocalSpec {
     use LocalFormat::*;
     match resource {
-        "A2-01" => LocalSpec { level: "provincial", years: (2005, 2025), layouts: &[("H6", Csv(Encoding::Gbk)), ("H7", Xlsx), ("H12", XlsxSections), ("H12", HtmlTwoRow)], rows_per_pub: 300, fail_factor: 0.8, channel: Channel::Production },
-        "A2-02" => LocalSpec { level: "provincial", years: (2008, 2025), layouts: &[("H4", Csv(Encoding::Gb18030)), ("H4", Csv(Encoding::Utf8))], rows_per_pub: 60, fail_factor: 0.8, channel: Channel::Distribution },
-        "A2-03" => LocalSpec { level: "municipal", years: (2010, 2025), layouts: &[("H8", SplitCsv), ("H9", Xlsx), ("H10", Xlsx)], rows_per_pub: 150, fail_factor: 0.9, channel: Channel::Distribution },
-        "A2-04" => LocalSpec { level: "joint", years: (2015, 2025), layouts: &[("JOINT", Csv(Encoding::Utf8Bom))], rows_per_pub: 250, fail_factor: 1.0, channel: Channel::Production },
-        "A3-01" => LocalSpec { level: "special", years: (2012, 2025), layouts: &[("H11", Csv(Encoding::Utf8)), ("H12", XlsxSections), ("H11B", Csv(Encoding::Utf8Bom))], rows_per_pub: 200, fail_factor: 1.3, channel: Channel::Distribution },
-        "A3-02" => LocalSpec { level: "ecommerce", years: (2014, 2025), layouts: &[("ECOM", Json), ("H5", Xlsx)], rows_per_pub: 200, fail_factor: 1.5, channel: Channel::Ecommerce },
-        "A3-04" => LocalSpec { level: "national", years: (2008, 2025), layouts: &[("RECHECK", Csv(Encoding::Gbk))], rows_per_pub: 80, fail_factor: 2.2, channel: Channel::Production },
-        _ => LocalSpec { level: "national", years: (2005, 2025), layouts: &[("H1", Xlsx)], rows_per_pub: 200, fail_factor: 1.0, channel: Channel::Production },
+        "A2-01" => LocalSpec {
+            level: "provincial",
+            years: (2005, 2025),
+            layouts: &[
+                ("H6", Csv(Encoding::Gbk)),
+                ("H7", Xlsx),
+                ("H12", XlsxSections),
+                ("H12", HtmlTwoRow),
+            ],
+            rows_per_pub: 300,
+            fail_factor: 0.8,
+            channel: Channel::Production,
+        },
+        "A2-02" => LocalSpec {
+            level: "provincial",
+            years: (2008, 2025),
+            layouts: &[("H4", Csv(Encoding::Gb18030)), ("H4", Csv(Encoding::Utf8))],
+            rows_per_pub: 60,
+            fail_factor: 0.8,
+            channel: Channel::Distribution,
+        },
+        "A2-03" => LocalSpec {
+            level: "municipal",
+            years: (2010, 2025),
+            layouts: &[("H8", SplitCsv), ("H9", Xls), ("H10", Xlsx)],
+            rows_per_pub: 150,
+            fail_factor: 0.9,
+            channel: Channel::Distribution,
+        },
+        "A2-04" => LocalSpec {
+            level: "joint",
+            years: (2015, 2025),
+            layouts: &[("JOINT", Csv(Encoding::Utf8Bom))],
+            rows_per_pub: 250,
+            fail_factor: 1.0,
+            channel: Channel::Production,
+        },
+        "A3-01" => LocalSpec {
+            level: "special",
+            years: (2012, 2025),
+            layouts: &[
+                ("H11", Csv(Encoding::Utf8)),
+                ("H12", XlsxSections),
+                ("H11B", Csv(Encoding::Utf8Bom)),
+            ],
+            rows_per_pub: 200,
+            fail_factor: 1.3,
+            channel: Channel::Distribution,
+        },
+        "A3-02" => LocalSpec {
+            level: "ecommerce",
+            years: (2014, 2025),
+            layouts: &[("ECOM", Json), ("H5", Xlsx)],
+            rows_per_pub: 200,
+            fail_factor: 1.5,
+            channel: Channel::Ecommerce,
+        },
+        "A3-04" => LocalSpec {
+            level: "national",
+            years: (2008, 2025),
+            layouts: &[("RECHECK", Csv(Encoding::Gbk))],
+            rows_per_pub: 80,
+            fail_factor: 2.2,
+            channel: Channel::Production,
+        },
+        _ => LocalSpec {
+            level: "national",
+            years: (2005, 2025),
+            layouts: &[("H1", Xlsx)],
+            rows_per_pub: 200,
+            fail_factor: 1.0,
+            channel: Channel::Production,
+        },
     }
 }
 
 /// One publication of a local (or special, e-commerce, re-check, metrology) resource.
-pub fn local_publication(out: &Output, resource: &'static str, index: usize, of: usize) -> Result<Stats> {
+pub fn local_publication(
+    out: &Output,
+    resource: &'static str,
+    index: usize,
+    of: usize,
+) -> Result<Stats> {
     let seed = out.seed;
     let spec = local_spec(resource);
     let mut rng = Rng::new(seed, &["local", resource, &index.to_string()]);
@@ -483,8 +858,14 @@ pub fn local_publication(out: &Output, resource: &'static str, index: usize, of:
     let rows = ((rows_total / of) as f64 * (0.6 + 0.8 * rng.f64())) as usize + 3;
     let catalogue: Vec<&'static Product> = if resource == "C2-05" {
         INSTRUMENTS.iter().collect()
-    } else if layout_id == "H11" || layout_id == "H11B" || (resource == "A3-01" && layout_id == "H12") {
-        vocab::PRODUCTS.iter().filter(|p| p.industry == "化工").collect()
+    } else if layout_id == "H11"
+        || layout_id == "H11B"
+        || (resource == "A3-01" && layout_id == "H12")
+    {
+        vocab::PRODUCTS
+            .iter()
+            .filter(|p| p.industry == "化工")
+            .collect()
     } else {
         products_for(year)
     };
@@ -500,8 +881,15 @@ pub fn local_publication(out: &Output, resource: &'static str, index: usize, of:
     let home = (spec.level != "national").then_some(province);
     let target = (vocab::national_fail_rate(year) / 100.0 * spec.fail_factor).min(0.6);
     // A fail-only list prints only the failures: simulate enough batches to fill it.
-    let simulated = if resource == "A2-02" { (rows as f64 / target) as usize } else { rows };
-    let mix: Vec<(&'static Product, usize)> = chosen.iter().map(|p| (*p, simulated / n_products + 1)).collect();
+    let simulated = if resource == "A2-02" {
+        (rows as f64 / target) as usize
+    } else {
+        rows
+    };
+    let mix: Vec<(&'static Product, usize)> = chosen
+        .iter()
+        .map(|p| (*p, simulated / n_products + 1))
+        .collect();
     let p_fail = calibrate(target, &mix);
     let agency = match spec.level {
         "national" => None,
@@ -512,12 +900,30 @@ pub fn local_publication(out: &Output, resource: &'static str, index: usize, of:
     for (product, n) in &mix {
         let mut batches = Vec::with_capacity(*n);
         for _ in 0..*n {
-            let channel = if spec.level == "municipal" && rng.chance(0.3) { Channel::Production } else { spec.channel };
+            let channel = if spec.level == "municipal" && rng.chance(0.3) {
+                Channel::Production
+            } else {
+                spec.channel
+            };
             let agency = agency.clone().unwrap_or_else(|| product.agency.to_owned());
-            let mut b = simulate(&mut rng, seed, product, pool, home, meta.announced_on, p_fail(product), channel, &agency);
+            let mut b = simulate(
+                &mut rng,
+                seed,
+                product,
+                pool,
+                home,
+                meta.announced_on,
+                p_fail(product),
+                channel,
+                &agency,
+            );
             if resource == "A3-04" {
                 // Every row of a follow-up check reports the re-check's outcome.
-                b.remark = Some(if b.fail { vocab::REMARK_FLAGS[0] } else { vocab::REMARK_FLAGS[1] });
+                b.remark = Some(if b.fail {
+                    vocab::REMARK_FLAGS[0]
+                } else {
+                    vocab::REMARK_FLAGS[1]
+                });
             }
             batches.push(b);
         }
@@ -528,16 +934,78 @@ pub fn local_publication(out: &Output, resource: &'static str, index: usize, of:
     let mut hints = Vec::new();
     let atts = match format {
         LocalFormat::Csv(encoding) => {
-            let fmt = Format::Csv { encoding, crlf: encoding == Encoding::Gbk };
-            vec![flat_table(&mut rng, &meta, layout, fmt, &groups, meta.scope, &mut hints)]
+            let fmt = Format::Csv {
+                encoding,
+                crlf: encoding == Encoding::Gbk,
+            };
+            vec![flat_table(
+                &mut rng, &meta, layout, fmt, &groups, meta.scope, &mut hints,
+            )]
         }
-        LocalFormat::Xlsx => vec![flat_table(&mut rng, &meta, layout, Format::Xlsx, &groups, meta.scope, &mut hints)],
-        LocalFormat::Json => vec![flat_table(&mut rng, &meta, layout, Format::Json, &groups, meta.scope, &mut hints)],
-        LocalFormat::XlsxSections => vec![sectioned(&mut rng, &meta, layout, Format::Xlsx, &groups)],
-        LocalFormat::HtmlTwoRow => vec![sectioned(&mut rng, &meta, layout, Format::Html { encoding: Encoding::Utf8 }, &groups)],
+        LocalFormat::Xlsx => vec![flat_table(
+            &mut rng,
+            &meta,
+            layout,
+            Format::Xlsx,
+            &groups,
+            meta.scope,
+            &mut hints,
+        )],
+        LocalFormat::Xls => vec![flat_table(
+            &mut rng,
+            &meta,
+            layout,
+            Format::Xls,
+            &groups,
+            meta.scope,
+            &mut hints,
+        )],
+        LocalFormat::Json => vec![flat_table(
+            &mut rng,
+            &meta,
+            layout,
+            Format::Json,
+            &groups,
+            meta.scope,
+            &mut hints,
+        )],
+        LocalFormat::XlsxSections => {
+            vec![sectioned(&mut rng, &meta, layout, Format::Xlsx, &groups)]
+        }
+        LocalFormat::HtmlTwoRow => vec![sectioned(
+            &mut rng,
+            &meta,
+            layout,
+            Format::Html {
+                encoding: Encoding::Utf8,
+            },
+            &groups,
+        )],
         LocalFormat::SplitCsv => {
-            let pass = flat_table(&mut rng, &meta, layouts("H8"), Format::Csv { encoding: Encoding::Utf8, crlf: false }, &groups, "pass_only", &mut hints);
-            let fail = flat_table(&mut rng, &meta, layouts("H8F"), Format::Csv { encoding: Encoding::Utf8, crlf: false }, &groups, "fail_only", &mut hints);
+            let pass = flat_table(
+                &mut rng,
+                &meta,
+                layouts("H8"),
+                Format::Csv {
+                    encoding: Encoding::Utf8,
+                    crlf: false,
+                },
+                &groups,
+                "pass_only",
+                &mut hints,
+            );
+            let fail = flat_table(
+                &mut rng,
+                &meta,
+                layouts("H8F"),
+                Format::Csv {
+                    encoding: Encoding::Utf8,
+                    crlf: false,
+                },
+                &groups,
+                "fail_only",
+                &mut hints,
+            );
             vec![pass, fail]
         }
     };
@@ -550,12 +1018,31 @@ pub fn local_publication(out: &Output, resource: &'static str, index: usize, of:
     publish(out, &meta, atts, hints, encoding_hint)
 }
 
-fn local_meta(resource: &'static str, spec: &LocalSpec, province: &'static Province, year: i32, index: usize, rng: &mut Rng, products: &[&'static Product]) -> PubMeta {
-    let bureau = if year >= 2018 { "市场监督管理局" } else { "质量技术监督局" };
-    let city = (!province.is_municipality()).then(|| *rng.pick(province.cities)).unwrap_or(province.full);
+fn local_meta(
+    resource: &'static str,
+    spec: &LocalSpec,
+    province: &'static Province,
+    year: i32,
+    index: usize,
+    rng: &mut Rng,
+    products: &[&'static Product],
+) -> PubMeta {
+    let bureau = if year >= 2018 {
+        "市场监督管理局"
+    } else {
+        "质量技术监督局"
+    };
+    let city = if province.is_municipality() {
+        province.full
+    } else {
+        *rng.pick(province.cities)
+    };
     let (authority, level_word) = match spec.level {
         "municipal" => (format!("{city}{bureau}"), "市级"),
-        "national" if resource == "C2-05" => (format!("{}计量司", national_authority(year)), "计量器具产品质量国家"),
+        "national" if resource == "C2-05" => (
+            format!("{}计量司", national_authority(year)),
+            "计量器具产品质量国家",
+        ),
         "national" => (national_authority(year).to_owned(), "跟踪抽查"),
         "ecommerce" => (format!("{}{bureau}", province.full), "电子商务产品质量"),
         "special" => (format!("{}{bureau}", province.full), "专项"),
@@ -579,7 +1066,10 @@ fn local_meta(resource: &'static str, spec: &LocalSpec, province: &'static Provi
         if products.iter().any(|p| p.industry == "化工") {
             format!("{year}年{}车用油品产品质量专项监督抽查", province.short)
         } else {
-            format!("{year}年{}专项监督抽查", products.first().map_or("重点产品", |p| p.name))
+            format!(
+                "{year}年{}专项监督抽查",
+                products.first().map_or("重点产品", |p| p.name)
+            )
         }
     });
     let scope = match resource {
@@ -597,15 +1087,33 @@ fn local_meta(resource: &'static str, spec: &LocalSpec, province: &'static Provi
         plan_year: year,
         round: Some(round),
         campaign,
-        title: format!("{year}年{what}等{}种产品{level_word}监督抽查结果公告", products.len()),
+        title: format!(
+            "{year}年{what}等{}种产品{level_word}监督抽查结果公告",
+            products.len()
+        ),
         scope,
     }
 }
 
 /// One flat table of all groups (fail-only layouts keep fails, pass tables keep passes).
-fn flat_table(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, groups: &[(&'static Product, Vec<Batch>)], scope: &'static str, hints: &mut Vec<FileHint>) -> Attachment {
-    let sheet_name = if layout.id == "H10" { "汇总" } else { "Sheet1" };
-    let has_product_col = layout.cols.iter().any(|(c, _)| *c == crate::spot::Col::Product);
+fn flat_table(
+    rng: &mut Rng,
+    meta: &PubMeta,
+    layout: Layout,
+    format: Format,
+    groups: &[(&'static Product, Vec<Batch>)],
+    scope: &'static str,
+    hints: &mut Vec<FileHint>,
+) -> Attachment {
+    let sheet_name = if layout.id == "H10" {
+        "汇总"
+    } else {
+        "Sheet1"
+    };
+    let has_product_col = layout
+        .cols
+        .iter()
+        .any(|(c, _)| *c == crate::spot::Col::Product);
     let single = groups.len() == 1;
     let base = match (layout.id, scope) {
         ("H8", "pass_only") => "合格产品".to_owned(),
@@ -613,15 +1121,28 @@ fn flat_table(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, gro
         _ if single => groups[0].0.name.to_owned(),
         _ => "抽查结果".to_owned(),
     };
-    let file = format!("{base}.{}", format.ext());
+    // TRS content systems name legacy attachments by number (`P020211112630106584956.xls`).
+    let file = if format == Format::Xls {
+        format!(
+            "P0{}{:012}.xls",
+            meta.plan_year * 10_000 + 1112,
+            rng.range(0, 999_999_999_999)
+        )
+    } else {
+        format!("{base}.{}", format.ext())
+    };
     let mut t = Table::new(layout, meta, scope, sheet_name);
     t.gbk = format.is_gbk_family();
-    t.spreadsheet = format == Format::Xlsx;
+    t.spreadsheet = matches!(format, Format::Xlsx | Format::Xls);
     if single && !has_product_col {
         t.file_product = Some(groups[0].0.name);
     }
     if t.file_product.is_some() || scope != meta.scope {
-        hints.push(FileHint { file: file.clone(), product: t.file_product, scope: (scope != meta.scope).then_some(scope) });
+        hints.push(FileHint {
+            file: file.clone(),
+            product: t.file_product,
+            scope: (scope != meta.scope).then_some(scope),
+        });
     }
     let title = meta.title.clone();
     if format != Format::Json {
@@ -632,7 +1153,10 @@ fn flat_table(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, gro
                 t.blank();
                 t.blank();
             }
-            "H10" => t.span(format!("{}产品质量监督抽查企业名单及结果", groups[0].0.name), "title"),
+            "H10" => t.span(
+                format!("{}产品质量监督抽查企业名单及结果", groups[0].0.name),
+                "title",
+            ),
             _ if rng.chance(0.4) => t.span(title.clone(), "title"),
             _ => {}
         }
@@ -647,16 +1171,40 @@ fn flat_table(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, gro
         fill(&mut t, rng, batches, keep);
     }
     if t.layout.pf {
-        t.span("注：P表示符合监督检查要求，F表示不合格；“/”表示不适用；拒检情况在备注中注明。", "footnote");
+        t.span(
+            "注：P表示符合监督检查要求，F表示不合格；“/”表示不适用；拒检情况在备注中注明。",
+            "footnote",
+        );
     }
-    Attachment { file, format, title, layout: t.layout.id, sheets: vec![t.sheet] }
+    Attachment {
+        file,
+        format,
+        title,
+        layout: t.layout.id,
+        sheets: vec![t.sheet],
+    }
 }
 
 /// One table with a section row per product (Beijing H12): XLSX, or HTML with a two-row
 /// header and one row that lost its date cell.
-fn sectioned(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, groups: &[(&'static Product, Vec<Batch>)]) -> Attachment {
+fn sectioned(
+    rng: &mut Rng,
+    meta: &PubMeta,
+    layout: Layout,
+    format: Format,
+    groups: &[(&'static Product, Vec<Batch>)],
+) -> Attachment {
     let file = format!("抽查结果.{}", format.ext());
-    let mut t = Table::new(layout, meta, "full", if format == Format::Xlsx { "Sheet1" } else { "1" });
+    let mut t = Table::new(
+        layout,
+        meta,
+        "full",
+        if format == Format::Xlsx {
+            "Sheet1"
+        } else {
+            "1"
+        },
+    );
     t.spreadsheet = format == Format::Xlsx;
     let html = matches!(format, Format::Html { .. });
     t.span(meta.title.clone(), "title");
@@ -670,7 +1218,11 @@ fn sectioned(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, grou
         t.section(i + 1, product.name);
         for b in batches {
             let mut mess = Mess::draw(rng, &t);
-            if html && !ragged_done && mess.reject.is_none() && rng.chance(4.0 / batches.len().max(4) as f64) {
+            if html
+                && !ragged_done
+                && mess.reject.is_none()
+                && rng.chance(4.0 / batches.len().max(4) as f64)
+            {
                 mess.ragged = true;
                 mess.duplicate = false;
                 ragged_done = true;
@@ -678,6 +1230,11 @@ fn sectioned(rng: &mut Rng, meta: &PubMeta, layout: Layout, format: Format, grou
             t.push(rng, b, mess);
         }
     }
-    Attachment { file, format, title: meta.title.clone(), layout: t.layout.id, sheets: vec![t.sheet] }
+    Attachment {
+        file,
+        format,
+        title: meta.title.clone(),
+        layout: t.layout.id,
+        sheets: vec![t.sheet],
+    }
 }
-

@@ -3,7 +3,9 @@
 
 use crate::rng::Rng;
 use crate::text;
-use crate::vocab::{self, NAME_A, NAME_B, NAME_GBK_ONLY, NAME_RARE, PROVINCES, Product, Province, SUFFIX, TOWNS};
+use crate::vocab::{
+    self, NAME_A, NAME_B, NAME_GBK_ONLY, NAME_RARE, PROVINCES, Product, Province, SUFFIX, TOWNS,
+};
 
 /// How the name shows where the enterprise is (it decides what the ingester can infer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +66,17 @@ pub fn enterprise(seed: u64, product: &Product, k: usize) -> Enterprise {
     let (prefix, head, tail) = match style {
         0..=9 => (NamePrefix::City, city_name.to_owned(), String::new()),
         10..=12 => (NamePrefix::City, city_short.to_owned(), String::new()),
-        13..=15 => (NamePrefix::Province, province.short.to_owned(), String::new()),
+        13..=15 => (
+            NamePrefix::Province,
+            province.short.to_owned(),
+            String::new(),
+        ),
         16..=17 => (NamePrefix::None, String::new(), format!("（{city_short}）")),
-        _ if size == 2 => (NamePrefix::City, format!("{city_name}{}", rng.pick(TOWNS)), String::new()),
+        _ if size == 2 => (
+            NamePrefix::City,
+            format!("{city_name}{}", rng.pick(TOWNS)),
+            String::new(),
+        ),
         _ => (NamePrefix::None, String::new(), String::new()),
     };
     let make = |trade: &str| {
@@ -87,26 +97,59 @@ pub fn enterprise(seed: u64, product: &Product, k: usize) -> Enterprise {
         rng.range(1, 999)
     );
     let address = format!("{}{}{}", province.full, city.unwrap_or_default(), street);
-    let brand = if rng.chance(0.05) { pinyin_brand(&mut rng) } else { trade_gbk.clone() };
-    Enterprise { name, name_gbk, province, city, prefix, size, uscc, brand, address }
+    let brand = if rng.chance(0.05) {
+        pinyin_brand(&mut rng)
+    } else {
+        trade_gbk.clone()
+    };
+    Enterprise {
+        name,
+        name_gbk,
+        province,
+        city,
+        prefix,
+        size,
+        uscc,
+        brand,
+        address,
+    }
 }
 
 fn division_code(province: &Province, city: Option<&str>, rng: &mut Rng) -> String {
     let city_index = city
         .and_then(|c| province.cities.iter().position(|x| *x == c))
         .map_or(1, |i| i + 1);
-    format!("{}{:02}{:02}", &province.code[..2], city_index, rng.range(1, 9))
+    format!(
+        "{}{:02}{:02}",
+        &province.code[..2],
+        city_index,
+        rng.range(1, 9)
+    )
 }
 
 fn pinyin_brand(rng: &mut Rng) -> String {
-    let parts = ["HENG", "DA", "MEI", "JIA", "XIN", "KANG", "TAI", "RUI", "LE", "HUA", "AN", "BAO"];
+    let parts = [
+        "HENG", "DA", "MEI", "JIA", "XIN", "KANG", "TAI", "RUI", "LE", "HUA", "AN", "BAO",
+    ];
     format!("{}{}", rng.pick(&parts), rng.pick(&parts))
 }
 
 /// A seller for distribution-channel samples (`…商行`, `…超市`).
 pub fn seller(rng: &mut Rng, province: &Province) -> String {
-    let city = if province.is_municipality() { province.full } else { *rng.pick(province.cities) };
-    let kind = rng.pick(&["商贸有限公司", "超市", "经营部", "商行", "百货商场", "五金店", "家电城"]);
+    let city = if province.is_municipality() {
+        province.full
+    } else {
+        *rng.pick(province.cities)
+    };
+    let kind = rng.pick(&[
+        "商贸有限公司",
+        "超市",
+        "经营部",
+        "商行",
+        "百货商场",
+        "五金店",
+        "家电城",
+    ]);
     format!("{city}{}{}{kind}", rng.pick(NAME_A), rng.pick(NAME_B))
 }
 

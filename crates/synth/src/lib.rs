@@ -31,6 +31,7 @@ mod sink;
 mod spot;
 mod text;
 mod vocab;
+mod xls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,8 +69,16 @@ pub const DEMO: (u64, u64) = (300_000, 2026);
 #[derive(Debug, Clone)]
 pub(crate) enum Job {
     National(i32),
-    Local { resource: &'static str, index: usize, of: usize },
-    Other { resource: String, index: usize, of: usize },
+    Local {
+        resource: &'static str,
+        index: usize,
+        of: usize,
+    },
+    Other {
+        resource: String,
+        index: usize,
+        of: usize,
+    },
 }
 
 /// What was written.
@@ -109,7 +118,10 @@ impl Stats {
         c.data += counts.data;
         c.reject += counts.reject;
         c.non_data += counts.non_data;
-        *self.formats.entry(format!("{}/{}", format.ext(), format.encoding_label())).or_default() += 1;
+        *self
+            .formats
+            .entry(format!("{}/{}", format.ext(), format.encoding_label()))
+            .or_default() += 1;
     }
 
     pub(crate) fn add(&mut self, other: Self) {
@@ -144,13 +156,23 @@ impl Stats {
 /// Generates the corpus; `progress(done, total)` is called as publications finish.
 pub fn generate(opts: &Options, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Stats> {
     if opts.scale < MIN_SCALE {
-        return Err(SynthError::Option { option: "scale", problem: format!("{} is below the minimum of {MIN_SCALE} rows", opts.scale) });
+        return Err(SynthError::Option {
+            option: "scale",
+            problem: format!("{} is below the minimum of {MIN_SCALE} rows", opts.scale),
+        });
     }
     for dir in std::iter::once(&opts.raw).chain(opts.truth.as_ref()) {
         if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
             return Err(SynthError::Option {
-                option: if Some(dir) == opts.truth.as_ref() { "truth" } else { "out" },
-                problem: format!("{} is not empty; choose a new directory so two corpora never mix", dir.display()),
+                option: if Some(dir) == opts.truth.as_ref() {
+                    "truth"
+                } else {
+                    "out"
+                },
+                problem: format!(
+                    "{} is not empty; choose a new directory so two corpora never mix",
+                    dir.display()
+                ),
             });
         }
     }
@@ -164,8 +186,16 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<
         .map(|job| {
             let stats = match job {
                 Job::National(year) => corpus::national_year(opts, *year),
-                Job::Local { resource, index, of } => corpus::local_publication(opts, resource, *index, *of),
-                Job::Other { resource, index, of } => {
+                Job::Local {
+                    resource,
+                    index,
+                    of,
+                } => corpus::local_publication(opts, resource, *index, *of),
+                Job::Other {
+                    resource,
+                    index,
+                    of,
+                } => {
                     let r = catalog.resource(resource)?;
                     others::publication(opts, r, catalog.schema_of(r)?, *index, *of)
                 }

@@ -156,6 +156,8 @@ pub enum Format {
     },
     /// An Office Open XML workbook.
     Xlsx,
+    /// A legacy Excel 97–2003 workbook (BIFF8).
+    Xls,
     /// JSON: `{"title", "total", "rows": [{header: value}]}`.
     Json,
 }
@@ -167,6 +169,7 @@ impl Format {
             Self::Csv { .. } => "csv",
             Self::Html { .. } => "html",
             Self::Xlsx => "xlsx",
+            Self::Xls => "xls",
             Self::Json => "json",
         }
     }
@@ -176,7 +179,7 @@ impl Format {
         match self {
             Self::Csv { encoding, .. } | Self::Html { encoding } => encoding.label(),
             Self::Json => "utf-8",
-            Self::Xlsx => "binary",
+            Self::Xlsx | Self::Xls => "binary",
         }
     }
 
@@ -230,12 +233,20 @@ impl Counts {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
-    move |source| SynthError::Write { path: path.to_path_buf(), source }
+    move |source| SynthError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes the attachment to `dir`, and its truth (one JSON line per row) to `truth` when
 /// given; `source_file` is the attachment's path relative to the raw root.
-pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Path>) -> Result<Counts> {
+pub fn write(
+    att: &Attachment,
+    dir: &Path,
+    source_file: &str,
+    truth: Option<&Path>,
+) -> Result<Counts> {
     let path = dir.join(&att.file);
     // (sheet label, source_row, truth) for every row.
     let mut numbered: Vec<(Option<String>, u64, &Truth)> = Vec::new();
@@ -248,7 +259,11 @@ pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Pat
             for (shape, truth) in &att.sheets[0].rows {
                 let record = match shape {
                     Shape::Span(t) => csv_field(t),
-                    Shape::Cells(cells) => cells.iter().map(|c| csv_field(&c.as_text())).collect::<Vec<_>>().join(","),
+                    Shape::Cells(cells) => cells
+                        .iter()
+                        .map(|c| csv_field(&c.as_text()))
+                        .collect::<Vec<_>>()
+                        .join(","),
                 };
                 numbered.push((None, line, truth));
                 line += 1 + record.matches('\n').count() as u64;
@@ -279,11 +294,17 @@ pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Pat
                     html.push_str("<tr>");
                     match shape {
                         Shape::Span(text) => {
-                            let _ = write!(html, "<td colspan=\"{}\"><font>{}</font></td>", sheet.width, escape(text));
+                            let _ = write!(
+                                html,
+                                "<td colspan=\"{}\"><font>{}</font></td>",
+                                sheet.width,
+                                escape(text)
+                            );
                         }
                         Shape::Cells(cells) => {
                             for c in cells {
-                                let _ = write!(html, "<td><font>{}</font></td>", escape(&c.as_text()));
+                                let _ =
+                                    write!(html, "<td><font>{}</font></td>", escape(&c.as_text()));
                             }
                         }
                     }
@@ -294,8 +315,12 @@ pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Pat
             html.push_str("</div>\r\n</body>\r\n</html>\r\n");
             std::fs::write(&path, encoding.encode(&html)).map_err(io(&path))?;
         }
-        Format::Xlsx => {
-            write_xlsx(att, &path)?;
+        Format::Xlsx | Format::Xls => {
+            if att.format == Format::Xls {
+                crate::xls::write_xls(att, &path)?;
+            } else {
+                write_xlsx(att, &path)?;
+            }
             for sheet in &att.sheets {
                 for (r, (_, truth)) in sheet.rows.iter().enumerate() {
                     numbered.push((Some(sheet.name.clone()), r as u64 + 1, truth));
@@ -334,7 +359,10 @@ pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Pat
     let mut out = match truth {
         Some(dir) => {
             let tpath = dir.join(format!("{}.ndjson", att.file));
-            Some((BufWriter::new(File::create(&tpath).map_err(io(&tpath))?), tpath))
+            Some((
+                BufWriter::new(File::create(&tpath).map_err(io(&tpath))?),
+                tpath,
+            ))
         }
         None => None,
     };
@@ -361,14 +389,21 @@ pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Pat
                     row_value.insert("source_row".into(), json!(row));
                     line["row"] = Value::Object(row_value);
                 }
-                Truth::Reject { reason, field, value } => {
+                Truth::Reject {
+                    reason,
+                    field,
+                    value,
+                } => {
                     line["reason"] = json!(reason);
                     line["field"] = json!(field);
                     line["value"] = json!(value);
                 }
                 Truth::NonData(class) => line["class"] = json!(class),
             }
-            serde_json::to_writer(&mut *w, &line).map_err(|e| SynthError::Write { path: tpath.clone(), source: e.into() })?;
+            serde_json::to_writer(&mut *w, &line).map_err(|e| SynthError::Write {
+                path: tpath.clone(),
+                source: e.into(),
+            })?;
             w.write_all(b"\n").map_err(io(tpath))?;
         }
     }
@@ -379,13 +414,23 @@ pub fn write(att: &Attachment, dir: &Path, source_file: &str, truth: Option<&Pat
 }
 
 fn write_xlsx(att: &Attachment, path: &PathBuf) -> Result<()> {
-    let err = |source| SynthError::Xlsx { path: path.clone(), source };
+    let err = |source| SynthError::Xlsx {
+        path: path.clone(),
+        source,
+    };
     let mut wb = Workbook::new();
     // A fixed creation time keeps the bytes identical from run to run.
     let created = ExcelDateTime::from_ymd(2020, 1, 1).map_err(err)?;
-    wb.set_properties(&DocProperties::new().set_creation_datetime(&created).set_author("zhijian-synth"));
+    wb.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_author("zhijian-synth"),
+    );
     let title = XlsxFormat::new().set_bold().set_align(FormatAlign::Center);
-    let date_formats = [XlsxFormat::new().set_num_format("yyyy-mm-dd"), XlsxFormat::new().set_num_format("yyyy/m/d")];
+    let date_formats = [
+        XlsxFormat::new().set_num_format("yyyy-mm-dd"),
+        XlsxFormat::new().set_num_format("yyyy/m/d"),
+    ];
     for sheet in &att.sheets {
         let ws = wb.add_worksheet();
         ws.set_name(&sheet.name).map_err(err)?;
@@ -393,7 +438,8 @@ fn write_xlsx(att: &Attachment, path: &PathBuf) -> Result<()> {
             let r = r as u32;
             match shape {
                 Shape::Span(text) if sheet.width > 1 => {
-                    ws.merge_range(r, 0, r, (sheet.width - 1) as u16, text, &title).map_err(err)?;
+                    ws.merge_range(r, 0, r, (sheet.width - 1) as u16, text, &title)
+                        .map_err(err)?;
                 }
                 Shape::Span(text) => {
                     ws.write_string(r, 0, text).map_err(err)?;
@@ -409,7 +455,8 @@ fn write_xlsx(att: &Attachment, path: &PathBuf) -> Result<()> {
                                 ws.write_number(r, c, *n).map_err(err)?;
                             }
                             Cell::Date(d) => {
-                                let dt = ExcelDateTime::from_ymd(d.y as u16, d.m as u8, d.d as u8).map_err(err)?;
+                                let dt = ExcelDateTime::from_ymd(d.y as u16, d.m as u8, d.d as u8)
+                                    .map_err(err)?;
                                 let fmt = &date_formats[(d.d % 2) as usize];
                                 ws.write_datetime_with_format(r, c, &dt, fmt).map_err(err)?;
                             }

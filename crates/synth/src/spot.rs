@@ -10,7 +10,14 @@ use crate::text::{self, Date};
 use crate::vocab::{PLACEHOLDERS, Product, Province, REMARK_FLAGS};
 
 /// The canonical order of flags (the schema's description lists them in this order).
-pub const FLAG_ORDER: [&str; 6] = ["counterfeit_suspected", "refused", "producer_denied", "recheck_failed", "recheck_passed", "unlicensed"];
+pub const FLAG_ORDER: [&str; 6] = [
+    "counterfeit_suspected",
+    "refused",
+    "producer_denied",
+    "recheck_failed",
+    "recheck_passed",
+    "unlicensed",
+];
 
 /// What a column of a raw spot-check table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +84,11 @@ pub struct Layout {
 }
 
 fn layout(id: &'static str, cols: &[(Col, &'static str)]) -> Layout {
-    Layout { id, cols: cols.to_vec(), pf: false }
+    Layout {
+        id,
+        cols: cols.to_vec(),
+        pf: false,
+    }
 }
 
 use Col::*;
@@ -86,22 +97,254 @@ use Col::*;
 /// publications).
 pub fn layouts(id: &str) -> Layout {
     match id {
-        "H1" => layout("H1", &[(Serial, "序号"), (Enterprise, "企业名称"), (Location, "所在地"), (Name, "产品名称"), (Brand, "商标"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Result, "抽查结果"), (Items, "主要不合格项目"), (Agency, "承检机构")]),
-        "H2" => layout("H2", &[(Serial, "序号"), (Enterprise, "企业名称"), (Location, "所在省"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Items, "主要不合格项目"), (Agency, "承检机构")]),
-        "H3" | "H4" => layout(if id == "H3" { "H3" } else { "H4" }, &[(Serial, "序号"), (Product, "产品种类"), (Inspected, "受检单位"), (Enterprise, "标称生产单位"), (Location, "标称生产单位所在地"), (Name, "产品名称"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Items, "主要不合格项目"), (Agency, "承检机构"), (Remarks, "备注")]),
-        "H5" => layout("H5", &[(Serial, "序号"), (Product, "产品种类"), (Inspected, "受检单位"), (Enterprise, "标称生产单位"), (Location, "标称生产 单位所在地"), (Name, "产品名称"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Items, "主要不合格项目"), (Agency, "承检机构"), (Platform, "电商平台"), (Remarks, "备注")]),
-        "H6" => layout("H6", &[(Serial, "序号"), (Name, "产品名称"), (Enterprise, "生产企业"), (Brand, "商标"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Result, "抽查结果"), (Items, "不合格项目"), (Agency, "承检机构")]),
-        "H7" => Layout { pf: true, ..layout("H7", &[(Serial, "序号"), (Name, "产品名称"), (Model, "规格型号"), (Batch, "生产日期\n或批号"), (Enterprise, "生产企业名称"), (SampledOn, "监督\n抽查\n时间"), (Result, "检验\n结论"), (Items, "不合格项目")]) },
-        "H8" => layout("H8", &[(Name, "样品标称名称"), (Brand, "标称商标"), (Model, "标称规格型号"), (Batch, "标称生产日期/批号"), (Enterprise, "标称生产者名称"), (Inspected, "被抽样生产者、销售者"), (Platform, "被抽样销售者所在商场/电商平台"), (CertBody, "认证机构")]),
-        "H8F" => layout("H8", &[(Name, "样品标称名称"), (Brand, "标称商标"), (Model, "标称规格型号"), (Batch, "标称生产日期/批号"), (Enterprise, "标称生产者名称"), (Inspected, "被抽样生产者、销售者"), (Platform, "被抽样销售者所在商场/电商平台"), (CertBody, "认证机构"), (Items, "不合格项目")]),
-        "H9" => layout("H9", &[(Serial, "序号"), (Name, "产品名称"), (Enterprise, "标称生产者名称"), (Batch, "生产日期或批号"), (Model, "规格型号"), (Brand, "商标"), (Result, "抽查结果"), (Items, "不合格项目"), (Channel, "抽样领域"), (Inspected, "受检单位名称")]),
-        "H10" => layout("H10", &[(Serial, "序号"), (Name, "产品具体名称"), (Brand, "商标"), (Batch, "生产日期/货号"), (Model, "规格型号"), (Enterprise, "标称生产企业"), (Address, "标称生产企业地址"), (Inspected, "受检单位"), (Channel, "样品来源"), (Result, "抽查结果")]),
-        "H11" => layout("H11", &[(Serial, "序号"), (Name, "产品名称"), (Model, "规格型号"), (BatchNo, "批号"), (ProdDate, "生产日期"), (Brand, "标称商标"), (Inspected, "受检单位名称"), (Enterprise, "标称生产单位名称"), (Result, "抽查结果"), (Items, "不合格项目")]),
-        "H11B" => layout("H11", &[(Serial, "序号"), (Name, "产品名称"), (Model, "规格型号"), (ProdDate, "生产日期"), (Brand, "标称商标"), (Inspected, "受检单位名称"), (Enterprise, "标称生产单位名称"), (Result, "抽查结果"), (Items, "不合格项目")]),
-        "H12" => layout("H12", &[(Serial, "序号"), (Enterprise, "企业名称"), (Name, "产品名称"), (Brand, "商标"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Result, "抽查结果"), (Items, "不合格项目"), (Remarks, "备注")]),
-        "JOINT" => layout("JOINT", &[(Serial, "序号"), (Category, "产品大类"), (Subcategory, "产品小类"), (Product, "产品种类"), (Enterprise, "标称生产企业名称"), (Uscc, "统一社会信用代码"), (Location, "所在地"), (Inspected, "受检单位"), (Channel, "抽样环节"), (Name, "产品名称"), (Brand, "商标"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Result, "检验结果"), (Items, "不合格项目"), (Agency, "检验机构"), (Remarks, "备注")]),
-        "ECOM" => layout("ECOM", &[(Serial, "序号"), (Product, "产品种类"), (Name, "产品名称"), (Listing, "商品链接"), (Platform, "电商平台"), (Inspected, "网店名称"), (Enterprise, "标称生产企业"), (Location, "标称生产企业所在地"), (Brand, "商标"), (Model, "规格型号"), (Batch, "生产日期/批号"), (SampledOn, "抽样日期"), (Result, "检验结果"), (Items, "不合格项目"), (Agency, "检验机构")]),
-        _ => layout("RECHECK", &[(Serial, "序号"), (Name, "产品名称"), (Enterprise, "生产企业"), (Location, "所在地"), (Brand, "商标"), (Model, "规格型号"), (Batch, "生产日期/批号"), (Result, "抽查结果"), (Items, "不合格项目"), (Agency, "承检机构"), (Remarks, "备注")]),
+        "H1" => layout(
+            "H1",
+            &[
+                (Serial, "序号"),
+                (Enterprise, "企业名称"),
+                (Location, "所在地"),
+                (Name, "产品名称"),
+                (Brand, "商标"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Result, "抽查结果"),
+                (Items, "主要不合格项目"),
+                (Agency, "承检机构"),
+            ],
+        ),
+        "H2" => layout(
+            "H2",
+            &[
+                (Serial, "序号"),
+                (Enterprise, "企业名称"),
+                (Location, "所在省"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Items, "主要不合格项目"),
+                (Agency, "承检机构"),
+            ],
+        ),
+        "H3" | "H4" => layout(
+            if id == "H3" { "H3" } else { "H4" },
+            &[
+                (Serial, "序号"),
+                (Product, "产品种类"),
+                (Inspected, "受检单位"),
+                (Enterprise, "标称生产单位"),
+                (Location, "标称生产单位所在地"),
+                (Name, "产品名称"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Items, "主要不合格项目"),
+                (Agency, "承检机构"),
+                (Remarks, "备注"),
+            ],
+        ),
+        "H5" => layout(
+            "H5",
+            &[
+                (Serial, "序号"),
+                (Product, "产品种类"),
+                (Inspected, "受检单位"),
+                (Enterprise, "标称生产单位"),
+                (Location, "标称生产 单位所在地"),
+                (Name, "产品名称"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Items, "主要不合格项目"),
+                (Agency, "承检机构"),
+                (Platform, "电商平台"),
+                (Remarks, "备注"),
+            ],
+        ),
+        "H6" => layout(
+            "H6",
+            &[
+                (Serial, "序号"),
+                (Name, "产品名称"),
+                (Enterprise, "生产企业"),
+                (Brand, "商标"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Result, "抽查结果"),
+                (Items, "不合格项目"),
+                (Agency, "承检机构"),
+            ],
+        ),
+        "H7" => Layout {
+            pf: true,
+            ..layout(
+                "H7",
+                &[
+                    (Serial, "序号"),
+                    (Name, "产品名称"),
+                    (Model, "规格型号"),
+                    (Batch, "生产日期\n或批号"),
+                    (Enterprise, "生产企业名称"),
+                    (SampledOn, "监督\n抽查\n时间"),
+                    (Result, "检验\n结论"),
+                    (Items, "不合格项目"),
+                ],
+            )
+        },
+        "H8" => layout(
+            "H8",
+            &[
+                (Name, "样品标称名称"),
+                (Brand, "标称商标"),
+                (Model, "标称规格型号"),
+                (Batch, "标称生产日期/批号"),
+                (Enterprise, "标称生产者名称"),
+                (Inspected, "被抽样生产者、销售者"),
+                (Platform, "被抽样销售者所在商场/电商平台"),
+                (CertBody, "认证机构"),
+            ],
+        ),
+        "H8F" => layout(
+            "H8",
+            &[
+                (Name, "样品标称名称"),
+                (Brand, "标称商标"),
+                (Model, "标称规格型号"),
+                (Batch, "标称生产日期/批号"),
+                (Enterprise, "标称生产者名称"),
+                (Inspected, "被抽样生产者、销售者"),
+                (Platform, "被抽样销售者所在商场/电商平台"),
+                (CertBody, "认证机构"),
+                (Items, "不合格项目"),
+            ],
+        ),
+        "H9" => layout(
+            "H9",
+            &[
+                (Serial, "序号"),
+                (Name, "产品名称"),
+                (Enterprise, "标称生产者名称"),
+                (Batch, "生产日期或批号"),
+                (Model, "规格型号"),
+                (Brand, "商标"),
+                (Result, "抽查结果"),
+                (Items, "不合格项目"),
+                (Channel, "抽样领域"),
+                (Inspected, "受检单位名称"),
+            ],
+        ),
+        "H10" => layout(
+            "H10",
+            &[
+                (Serial, "序号"),
+                (Name, "产品具体名称"),
+                (Brand, "商标"),
+                (Batch, "生产日期/货号"),
+                (Model, "规格型号"),
+                (Enterprise, "标称生产企业"),
+                (Address, "标称生产企业地址"),
+                (Inspected, "受检单位"),
+                (Channel, "样品来源"),
+                (Result, "抽查结果"),
+            ],
+        ),
+        "H11" => layout(
+            "H11",
+            &[
+                (Serial, "序号"),
+                (Name, "产品名称"),
+                (Model, "规格型号"),
+                (BatchNo, "批号"),
+                (ProdDate, "生产日期"),
+                (Brand, "标称商标"),
+                (Inspected, "受检单位名称"),
+                (Enterprise, "标称生产单位名称"),
+                (Result, "抽查结果"),
+                (Items, "不合格项目"),
+            ],
+        ),
+        "H11B" => layout(
+            "H11",
+            &[
+                (Serial, "序号"),
+                (Name, "产品名称"),
+                (Model, "规格型号"),
+                (ProdDate, "生产日期"),
+                (Brand, "标称商标"),
+                (Inspected, "受检单位名称"),
+                (Enterprise, "标称生产单位名称"),
+                (Result, "抽查结果"),
+                (Items, "不合格项目"),
+            ],
+        ),
+        "H12" => layout(
+            "H12",
+            &[
+                (Serial, "序号"),
+                (Enterprise, "企业名称"),
+                (Name, "产品名称"),
+                (Brand, "商标"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Result, "抽查结果"),
+                (Items, "不合格项目"),
+                (Remarks, "备注"),
+            ],
+        ),
+        "JOINT" => layout(
+            "JOINT",
+            &[
+                (Serial, "序号"),
+                (Category, "产品大类"),
+                (Subcategory, "产品小类"),
+                (Product, "产品种类"),
+                (Enterprise, "标称生产企业名称"),
+                (Uscc, "统一社会信用代码"),
+                (Location, "所在地"),
+                (Inspected, "受检单位"),
+                (Channel, "抽样环节"),
+                (Name, "产品名称"),
+                (Brand, "商标"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Result, "检验结果"),
+                (Items, "不合格项目"),
+                (Agency, "检验机构"),
+                (Remarks, "备注"),
+            ],
+        ),
+        "ECOM" => layout(
+            "ECOM",
+            &[
+                (Serial, "序号"),
+                (Product, "产品种类"),
+                (Name, "产品名称"),
+                (Listing, "商品链接"),
+                (Platform, "电商平台"),
+                (Inspected, "网店名称"),
+                (Enterprise, "标称生产企业"),
+                (Location, "标称生产企业所在地"),
+                (Brand, "商标"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (SampledOn, "抽样日期"),
+                (Result, "检验结果"),
+                (Items, "不合格项目"),
+                (Agency, "检验机构"),
+            ],
+        ),
+        _ => layout(
+            "RECHECK",
+            &[
+                (Serial, "序号"),
+                (Name, "产品名称"),
+                (Enterprise, "生产企业"),
+                (Location, "所在地"),
+                (Brand, "商标"),
+                (Model, "规格型号"),
+                (Batch, "生产日期/批号"),
+                (Result, "抽查结果"),
+                (Items, "不合格项目"),
+                (Agency, "承检机构"),
+                (Remarks, "备注"),
+            ],
+        ),
     }
 }
 
@@ -186,7 +429,9 @@ pub fn simulate(
         let n = 1 + usize::from(rng.chance(0.45)) + usize::from(rng.chance(0.15));
         while items.len() < n.min(product.items.len()) {
             // The first items of the list are the typical fails.
-            let w: Vec<f64> = (0..product.items.len()).map(|i| 1.0 / (1.0 + i as f64)).collect();
+            let w: Vec<f64> = (0..product.items.len())
+                .map(|i| 1.0 / (1.0 + i as f64))
+                .collect();
             let item = product.items[rng.weighted(&w)];
             if !items.contains(&item) {
                 items.push(item);
@@ -212,7 +457,11 @@ pub fn simulate(
     let produced = sampled.minus_days(rng.range(5, 200) as u32);
     let (inspected_unit, platform, listing) = match channel {
         Channel::Production => (ent.name.clone(), None, None),
-        Channel::Distribution => (enterprise::seller(rng, home.unwrap_or(ent.province)), None, None),
+        Channel::Distribution => (
+            enterprise::seller(rng, home.unwrap_or(ent.province)),
+            None,
+            None,
+        ),
         Channel::Ecommerce => (
             enterprise::shop(rng, &ent.brand),
             Some(*rng.pick(crate::vocab::PLATFORMS)),
@@ -221,7 +470,11 @@ pub fn simulate(
     };
     let model = model_spec(rng, product);
     let sample_name = if rng.chance(0.35) {
-        format!("{}{}", rng.pick(&["家用", "多功能", "智能", "普通", "新款", "标准型"]), product.name)
+        format!(
+            "{}{}",
+            rng.pick(&["家用", "多功能", "智能", "普通", "新款", "标准型"]),
+            product.name
+        )
     } else {
         product.name.to_owned()
     };
@@ -245,21 +498,51 @@ pub fn simulate(
         remark,
         counterfeit,
         agency: agency.to_owned(),
-        cert_body: rng.chance(0.3).then(|| *rng.pick(&["中国质量认证中心有限公司", "威凯认证检测有限公司", "广东质检中诚认证有限公司"])),
+        cert_body: rng.chance(0.3).then(|| {
+            *rng.pick(&[
+                "中国质量认证中心有限公司",
+                "威凯认证检测有限公司",
+                "广东质检中诚认证有限公司",
+            ])
+        }),
         entrusted,
     }
 }
 
 fn model_spec(rng: &mut Rng, product: &Product) -> String {
     let letters = ["HD", "SL", "XY", "LB", "BV", "KX", "ZD", "TDR", "JF", "HC"];
-    let code = format!("{}-{}{}", rng.pick(&letters), rng.range(10, 9999), rng.pick(&["", "A", "B", "S", "D"]));
+    let code = format!(
+        "{}-{}{}",
+        rng.pick(&letters),
+        rng.range(10, 9999),
+        rng.pick(&["", "A", "B", "S", "D"])
+    );
     match product.industry {
-        "电器" => format!("{code} {}W {}L", rng.pick(&["800", "1500", "1800", "2000", "2200"]), rng.pick(&["1.2", "1.5", "1.7", "2.0"])),
+        "电器" => format!(
+            "{code} {}W {}L",
+            rng.pick(&["800", "1500", "1800", "2000", "2200"]),
+            rng.pick(&["1.2", "1.5", "1.7", "2.0"])
+        ),
         "线缆" => format!("BV 450/750V 1×{}mm²", rng.pick(&["1.5", "2.5", "4", "6"])),
-        "服饰" | "鞋业" => format!("{}/{}", rng.pick(&["90", "100", "110", "120", "130"]), rng.pick(&["48", "52", "56", "60"])),
-        "化肥" => format!("{}-{}-{} 40kg/袋", rng.range(8, 20), rng.range(8, 20), rng.range(8, 20)),
-        "陶瓷" => format!("{}×{}mm", rng.pick(&["600", "800"]), rng.pick(&["600", "800", "1200"])),
-        "建材" => rng.pick(&["P·O 42.5", "P·C 32.5R", "P·S·A 32.5"]).to_string(),
+        "服饰" | "鞋业" => format!(
+            "{}/{}",
+            rng.pick(&["90", "100", "110", "120", "130"]),
+            rng.pick(&["48", "52", "56", "60"])
+        ),
+        "化肥" => format!(
+            "{}-{}-{} 40kg/袋",
+            rng.range(8, 20),
+            rng.range(8, 20),
+            rng.range(8, 20)
+        ),
+        "陶瓷" => format!(
+            "{}×{}mm",
+            rng.pick(&["600", "800"]),
+            rng.pick(&["600", "800", "1200"])
+        ),
+        "建材" => rng
+            .pick(&["P·O 42.5", "P·C 32.5R", "P·S·A 32.5"])
+            .to_string(),
         _ => code,
     }
 }
@@ -325,7 +608,11 @@ impl<'a> Table<'a> {
             gbk: false,
             spreadsheet: false,
             star_items: false,
-            sheet: Sheet { name: name.to_owned(), width, rows: Vec::new() },
+            sheet: Sheet {
+                name: name.to_owned(),
+                width,
+                rows: Vec::new(),
+            },
             serial: 0,
             section: None,
         }
@@ -333,19 +620,30 @@ impl<'a> Table<'a> {
 
     /// A row spanning the table (title, scope line, footnote, section).
     pub fn span(&mut self, text: impl Into<String>, class: &'static str) {
-        self.sheet.rows.push((Shape::Span(text.into()), Truth::NonData(class)));
+        self.sheet
+            .rows
+            .push((Shape::Span(text.into()), Truth::NonData(class)));
     }
 
     /// A blank row.
     pub fn blank(&mut self) {
         let cells = vec![Cell::Empty; self.sheet.width];
-        self.sheet.rows.push((Shape::Cells(cells), Truth::NonData("blank")));
+        self.sheet
+            .rows
+            .push((Shape::Cells(cells), Truth::NonData("blank")));
     }
 
     /// The header row (or a repeat of it).
     pub fn header(&mut self) {
-        let cells = self.layout.cols.iter().map(|(_, h)| Cell::text(*h)).collect();
-        self.sheet.rows.push((Shape::Cells(cells), Truth::NonData("header")));
+        let cells = self
+            .layout
+            .cols
+            .iter()
+            .map(|(_, h)| Cell::text(*h))
+            .collect();
+        self.sheet
+            .rows
+            .push((Shape::Cells(cells), Truth::NonData("header")));
     }
 
     /// A two-row header (Beijing HTML): a grouping row over the product columns, then names.
@@ -368,8 +666,12 @@ impl<'a> Table<'a> {
                 _ => Cell::Empty,
             })
             .collect();
-        self.sheet.rows.push((Shape::Cells(group), Truth::NonData("header")));
-        self.sheet.rows.push((Shape::Cells(names), Truth::NonData("header")));
+        self.sheet
+            .rows
+            .push((Shape::Cells(group), Truth::NonData("header")));
+        self.sheet
+            .rows
+            .push((Shape::Cells(names), Truth::NonData("header")));
     }
 
     /// A product section row (`1、车用汽油清净剂`); the serial restarts below it.
@@ -392,9 +694,13 @@ impl<'a> Table<'a> {
     pub fn push(&mut self, rng: &mut Rng, b: &Batch, mess: Mess) {
         self.serial += 1;
         let (cells, truth) = self.render(rng, b, mess);
-        self.sheet.rows.push((Shape::Cells(cells.clone()), truth.clone()));
+        self.sheet
+            .rows
+            .push((Shape::Cells(cells.clone()), truth.clone()));
         if mess.duplicate && matches!(truth, Truth::Data(_)) {
-            self.sheet.rows.push((Shape::Cells(cells), Truth::NonData("duplicate")));
+            self.sheet
+                .rows
+                .push((Shape::Cells(cells), Truth::NonData("duplicate")));
         }
     }
 
@@ -402,10 +708,27 @@ impl<'a> Table<'a> {
         let m = self.meta;
         let mut t = Map::new();
         for key in [
-            "product_category", "product_subcategory", "sample_name", "enterprise", "enterprise_province_code",
-            "enterprise_province", "enterprise_city", "enterprise_address", "enterprise_uscc", "inspected_unit",
-            "sampling_channel", "ecommerce_platform", "listing_id", "brand", "model_spec", "batch_raw",
-            "production_date", "sampled_on", "inspection_agency", "certification_body", "remarks",
+            "product_category",
+            "product_subcategory",
+            "sample_name",
+            "enterprise",
+            "enterprise_province_code",
+            "enterprise_province",
+            "enterprise_city",
+            "enterprise_address",
+            "enterprise_uscc",
+            "inspected_unit",
+            "sampling_channel",
+            "ecommerce_platform",
+            "listing_id",
+            "brand",
+            "model_spec",
+            "batch_raw",
+            "production_date",
+            "sampled_on",
+            "inspection_agency",
+            "certification_body",
+            "remarks",
         ] {
             t.insert(key.into(), Value::Null);
         }
@@ -419,7 +742,11 @@ impl<'a> Table<'a> {
         t.insert("round".into(), json!(m.round));
         t.insert("campaign".into(), json!(m.campaign));
 
-        let ent_name = if self.gbk { &b.enterprise.name_gbk } else { &b.enterprise.name };
+        let ent_name = if self.gbk {
+            &b.enterprise.name_gbk
+        } else {
+            &b.enterprise.name
+        };
         let mut flags: Vec<&'static str> = Vec::new();
         let mut remarks: Vec<String> = Vec::new();
         let mut reject: Option<Truth> = None;
@@ -434,7 +761,10 @@ impl<'a> Table<'a> {
         let product_col = self.has(Product);
         let product = b.product.name;
         let name_is_product = !product_col && self.product_elsewhere().is_none();
-        t.insert("product".into(), json!(self.product_elsewhere().unwrap_or(product)));
+        t.insert(
+            "product".into(),
+            json!(self.product_elsewhere().unwrap_or(product)),
+        );
         if product_col {
             t.insert("product".into(), json!(product));
         }
@@ -465,7 +795,11 @@ impl<'a> Table<'a> {
                 Name => {
                     if name_is_product {
                         if mess.reject == Some(RejectKind::NoProduct) {
-                            reject = Some(Truth::Reject { reason: "no_product", field: "product".into(), value: String::new() });
+                            reject = Some(Truth::Reject {
+                                reason: "no_product",
+                                field: "product".into(),
+                                value: String::new(),
+                            });
                             Cell::Empty
                         } else {
                             Cell::text(product)
@@ -484,7 +818,11 @@ impl<'a> Table<'a> {
                         Cell::text(*rng.pick(&["/", "", "—"]))
                     } else {
                         t.insert("enterprise".into(), json!(ent_name));
-                        let mut raw = if mess.half_brackets { text::halfwidth_brackets(ent_name) } else { ent_name.clone() };
+                        let mut raw = if mess.half_brackets {
+                            text::halfwidth_brackets(ent_name)
+                        } else {
+                            ent_name.clone()
+                        };
                         if let Some(other) = &b.entrusted {
                             raw = format!("{raw}（委托{other}）");
                             remarks.push(format!("委托{other}"));
@@ -525,9 +863,17 @@ impl<'a> Table<'a> {
                     None => Cell::text(*rng.pick(&["/", "", "无"])),
                 },
                 Inspected => {
-                    let unit = if self.gbk { gbk_safe(&b.inspected_unit, &b.enterprise) } else { b.inspected_unit.clone() };
+                    let unit = if self.gbk {
+                        gbk_safe(&b.inspected_unit, &b.enterprise)
+                    } else {
+                        b.inspected_unit.clone()
+                    };
                     t.insert("inspected_unit".into(), json!(unit));
-                    Cell::text(if mess.half_brackets { text::halfwidth_brackets(&unit) } else { unit })
+                    Cell::text(if mess.half_brackets {
+                        text::halfwidth_brackets(&unit)
+                    } else {
+                        unit
+                    })
                 }
                 Brand => {
                     if mess.placeholder || b.counterfeit {
@@ -569,7 +915,13 @@ impl<'a> Table<'a> {
                     if mess.placeholder {
                         Cell::text("/")
                     } else {
-                        let raw = format!("{}{:02}{:02}{}", b.produced.y % 100, b.produced.m, b.produced.d, rng.range(1, 9));
+                        let raw = format!(
+                            "{}{:02}{:02}{}",
+                            b.produced.y % 100,
+                            b.produced.m,
+                            b.produced.d,
+                            rng.range(1, 9)
+                        );
                         t.insert("batch_raw".into(), json!(raw));
                         Cell::text(raw)
                     }
@@ -586,12 +938,20 @@ impl<'a> Table<'a> {
                 SampledOn => {
                     t.insert("sampled_on".into(), json!(b.sampled.iso()));
                     let d = b.sampled;
-                    Cell::text(if rng.chance(0.5) { d.iso() } else { format!("{}.{}.{}", d.y, d.m, d.d) })
+                    Cell::text(if rng.chance(0.5) {
+                        d.iso()
+                    } else {
+                        format!("{}.{}.{}", d.y, d.m, d.d)
+                    })
                 }
                 Result => {
                     result = Some(b.fail);
                     if let Some(RejectKind::Result(raw)) = mess.reject {
-                        reject = Some(Truth::Reject { reason: "unreadable_result", field: "result".into(), value: raw.to_owned() });
+                        reject = Some(Truth::Reject {
+                            reason: "unreadable_result",
+                            field: "result".into(),
+                            value: raw.to_owned(),
+                        });
                         Cell::text(raw)
                     } else if b.counterfeit && !self.layout.pf {
                         flags.push("counterfeit_suspected");
@@ -601,7 +961,16 @@ impl<'a> Table<'a> {
                     } else if b.fail {
                         Cell::text("不合格")
                     } else {
-                        Cell::text(*rng.pick(&["合格", "合格", "合格", "合格", "合格", "合格", "符合本次监督检查要求", "经检验合格"]))
+                        Cell::text(*rng.pick(&[
+                            "合格",
+                            "合格",
+                            "合格",
+                            "合格",
+                            "合格",
+                            "合格",
+                            "符合本次监督检查要求",
+                            "经检验合格",
+                        ]))
                     }
                 }
                 Items => {
@@ -644,9 +1013,15 @@ impl<'a> Table<'a> {
                 },
                 Channel => {
                     let (raw, value) = match b.channel {
-                        Channel::Production => (*rng.pick(&["生产领域", "生产", "生产企业"]), "production"),
-                        Channel::Distribution => (*rng.pick(&["流通领域", "流通", "销售"]), "distribution"),
-                        Channel::Ecommerce => (*rng.pick(&["电商", "电子商务", "网购"]), "ecommerce"),
+                        Channel::Production => {
+                            (*rng.pick(&["生产领域", "生产", "生产企业"]), "production")
+                        }
+                        Channel::Distribution => {
+                            (*rng.pick(&["流通领域", "流通", "销售"]), "distribution")
+                        }
+                        Channel::Ecommerce => {
+                            (*rng.pick(&["电商", "电子商务", "网购"]), "ecommerce")
+                        }
                     };
                     t.insert("sampling_channel".into(), json!(value));
                     Cell::text(raw)
@@ -678,7 +1053,14 @@ impl<'a> Table<'a> {
         let fail = result.unwrap_or(b.fail);
         t.insert("result".into(), json!(if fail { "fail" } else { "pass" }));
         let visible = t.remove("failed_items_visible").is_some();
-        t.insert("failed_items".into(), json!(if fail && visible { b.items.clone() } else { Vec::new() }));
+        t.insert(
+            "failed_items".into(),
+            json!(if fail && visible {
+                b.items.clone()
+            } else {
+                Vec::new()
+            }),
+        );
         flags.sort_by_key(|f| FLAG_ORDER.iter().position(|o| o == f));
         flags.dedup();
         t.insert("flags".into(), json!(flags));
@@ -693,7 +1075,11 @@ impl<'a> Table<'a> {
                 let have = cells.len();
                 return (
                     cells,
-                    Truth::Reject { reason: "ragged_row", field: "row".into(), value: format!("{have} cells, header has {}", self.layout.cols.len()) },
+                    Truth::Reject {
+                        reason: "ragged_row",
+                        field: "row".into(),
+                        value: format!("{have} cells, header has {}", self.layout.cols.len()),
+                    },
                 );
             }
         }
@@ -702,7 +1088,11 @@ impl<'a> Table<'a> {
 }
 
 fn gbk_safe(unit: &str, e: &Enterprise) -> String {
-    if unit == e.name { e.name_gbk.clone() } else { unit.to_owned() }
+    if unit == e.name {
+        e.name_gbk.clone()
+    } else {
+        unit.to_owned()
+    }
 }
 
 fn set_place(t: &mut Map<String, Value>, e: &Enterprise, with_city: bool) {
@@ -726,7 +1116,10 @@ fn spell_location(rng: &mut Rng, e: &Enterprise, placeholder: bool) -> (Option<S
         (3..=4, _) => (Some(p.full.to_owned()), false),
         (5, _) if !p.abbr.is_empty() => (Some(p.abbr.to_owned()), false),
         (6..=7, Some(city)) => (Some(format!("{}{}", p.full, city)), true),
-        (8, Some(city)) => (Some(format!("{}{}", p.short, city.trim_end_matches('市'))), true),
+        (8, Some(city)) => (
+            Some(format!("{}{}", p.short, city.trim_end_matches('市'))),
+            true,
+        ),
         (9, Some(city)) => (Some(city.to_owned()), true),
         _ => (Some(p.short.to_owned()), false),
     }
@@ -736,10 +1129,19 @@ fn join_items(rng: &mut Rng, items: &[&str], star: bool) -> String {
     let sep = *rng.pick(&["、", "、", "，", ",", "；", ";", "\n"]);
     items
         .iter()
-        .map(|i| if star && rng.chance(0.6) { format!("{i}*") } else { (*i).to_owned() })
+        .map(|i| {
+            if star && rng.chance(0.6) {
+                format!("{i}*")
+            } else {
+                (*i).to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(sep)
 }
+
+/// Result cells that say neither pass nor fail.
+const UNREADABLE_RESULTS: [&str; 4] = ["待定", "见附件", "？", "复检中"];
 
 /// Why a row must be rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -793,7 +1195,9 @@ impl Mess {
         if rng.chance(0.002) {
             let has = |c: Col| table.layout.cols.iter().any(|(x, _)| *x == c);
             if has(Result) {
-                m.reject = Some(RejectKind::Result(*rng.pick(&["待定", "见附件", "？", "复检中"])));
+                m.reject = Some(RejectKind::Result(
+                    UNREADABLE_RESULTS[rng.below(UNREADABLE_RESULTS.len())],
+                ));
             } else if has(Name) && !has(Product) && table.product_elsewhere().is_none() {
                 m.reject = Some(RejectKind::NoProduct);
             }

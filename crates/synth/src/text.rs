@@ -5,7 +5,9 @@ use unicode_normalization::UnicodeNormalization;
 use crate::rng::Rng;
 
 const USCC_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// The GB 32100 check character for the first 17 characters of a credit code.
 pub fn uscc_check(body: &str) -> Option<char> {
@@ -36,7 +38,11 @@ pub fn uscc(rng: &mut Rng, division: &str) -> String {
         .iter()
         .zip(W)
         .map(|(c, w)| {
-            let v = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c - b'A') + 10 };
+            let v = if c.is_ascii_digit() {
+                u32::from(c - b'0')
+            } else {
+                u32::from(c - b'A') + 10
+            };
             v * w
         })
         .sum();
