@@ -1,7 +1,7 @@
 //! The spot-check side of the corpus: national rounds (A1-02, A1-03, and the A1-04 summary
 //! and A1-05 lists they imply) and local, special, e-commerce, re-check and metrology checks.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -127,150 +127,207 @@ pub fn national_year(out: &Output, year: i32) -> Result<Stats> {
     let products = products_for(year);
     let pool = pool_size(out.scale, vocab::PRODUCTS.len());
     let avg_per_product = if year <= 2009 { 35 } else { 150 };
-    let mut summary: Vec<(String, &'static Product, Vec<Batch>)> = Vec::new();
+    let mut summary: BTreeMap<(u32, &'static str), Summary> = BTreeMap::new();
     let mut special: Vec<(String, Batch, &'static str)> = Vec::new();
 
-    for q in 1..=4 {
+    for q in 1..=4u32 {
         let round = if year <= 2017 {
             format!("第{q}季度")
         } else {
             format!("第{q}批")
         };
+        // A round larger than a real one is published in parts, so no job ever holds more
+        // than a few thousand batches: memory stays flat as the scale grows.
         let round_batches = per_year / 4;
-        let n_products = (round_batches / avg_per_product).clamp(1, products.len());
-        let mut chosen: Vec<&'static Product> = Vec::new();
-        while chosen.len() < n_products {
-            let p = *rng.pick(&products);
-            if !chosen.iter().any(|c| c.name == p.name) {
-                chosen.push(p);
-            }
-        }
-        // Before 2018 most products are published in full (A1-02), the rest only as fail
-        // lists (A1-03); from 2018 all national lists are fail-only.
-        let full: Vec<bool> = chosen
-            .iter()
-            .map(|_| year <= 2017 && rng.chance(0.8))
-            .collect();
-        let sizes: Vec<usize> = chosen
-            .iter()
-            .map(|_| ((round_batches / n_products) as f64 * (0.7 + 0.6 * rng.f64())) as usize + 1)
-            .collect();
-        let announced = Date {
-            y: if q == 4 { year + 1 } else { year },
-            m: if q == 4 { 1 } else { q * 3 + 1 },
-            d: rng.range(5, 28) as u32,
-        };
-        let mut rounds: Vec<(ProductRound, bool)> = Vec::new();
-        for part in [true, false] {
-            let mix: Vec<(&'static Product, usize)> = chosen
-                .iter()
-                .zip(&sizes)
-                .zip(&full)
-                .filter(|(_, f)| **f == part)
-                .map(|((p, n), _)| (*p, *n))
-                .collect();
-            let p_fail = calibrate(target, &mix);
-            for (product, n) in mix {
-                let mut batches = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let channel = if year >= 2018 && rng.chance(0.43) {
-                        Channel::Distribution
-                    } else {
-                        Channel::Production
-                    };
-                    let agency = era_agency(&mut rng, year, product);
-                    batches.push(simulate(
-                        &mut rng,
-                        seed,
-                        product,
-                        pool,
-                        None,
-                        announced,
-                        p_fail(product),
-                        channel,
-                        &agency,
-                    ));
-                }
-                rounds.push((ProductRound { product, batches }, part));
-            }
-        }
-        let no = format!("{year}年第{}号", rng.range(10, 150));
-        let meta_for =
-            |resource: &str, pub_id: String, title: String, scope: &'static str| PubMeta {
-                resource_id: resource.to_owned(),
-                publication_id: pub_id,
-                check_level: "national",
-                authority: national_authority(year).to_owned(),
-                announcement_no: Some(no.clone()),
-                announced_on: announced,
-                plan_year: year,
-                round: Some(round.clone()),
-                campaign: None,
-                title,
-                scope,
+        let parts = round_batches.div_ceil(MAX_BATCHES_PER_PART);
+        for part in 0..parts {
+            let part_batches = round_batches / parts;
+            let suffix = if parts == 1 {
+                String::new()
+            } else {
+                format!("-{}", part + 1)
             };
-        if year <= 2017 {
-            let meta = meta_for(
-                "A1-02",
-                format!("{year}Q{q}"),
-                format!("质检总局关于公布{year}年{round}产品质量国家监督抽查结果的公告"),
-                "full",
-            );
-            let full_rounds: Vec<&ProductRound> =
-                rounds.iter().filter(|(_, f)| *f).map(|(r, _)| r).collect();
-            stats.add(write_a102(out, &meta, &full_rounds, &mut rng)?);
-        }
-        let fail_scope_title = if year <= 2017 {
-            format!("{year}年{round}国家监督抽查不合格产品")
-        } else {
-            format!(
-                "市场监管总局关于{year}年{round}等{}种产品质量国家监督抽查情况的通报",
-                rounds.len()
-            )
-        };
-        let meta = meta_for(
-            "A1-03",
-            format!("{year}-{}{q}", if year <= 2017 { "Q" } else { "B" }),
-            fail_scope_title,
-            "fail_only",
-        );
-        let fail_rounds: Vec<&ProductRound> =
-            rounds.iter().filter(|(_, f)| !*f).map(|(r, _)| r).collect();
-        if !fail_rounds.is_empty() {
-            stats.add(write_a103(out, &meta, &fail_rounds, &mut rng)?);
-        }
-        for (r, _) in rounds {
-            for b in &r.batches {
-                if b.counterfeit {
-                    special.push((no.clone(), b.clone(), "涉嫌假冒"));
-                } else if matches!(b.remark, Some((_, "unlicensed"))) {
-                    special.push((no.clone(), b.clone(), "无证生产"));
+            let n_products = (part_batches / avg_per_product).clamp(1, products.len());
+            let mut chosen: Vec<&'static Product> = Vec::new();
+            while chosen.len() < n_products {
+                let p = *rng.pick(&products);
+                if !chosen.iter().any(|c| c.name == p.name) {
+                    chosen.push(p);
                 }
             }
-            if rng.chance(0.3) {
-                let refused = simulate(
-                    &mut rng,
-                    seed,
-                    r.product,
-                    pool,
-                    None,
-                    Date {
+            // Before 2018 most products are published in full (A1-02), the rest only as fail
+            // lists (A1-03); from 2018 all national lists are fail-only.
+            let full: Vec<bool> = chosen
+                .iter()
+                .map(|_| year <= 2017 && rng.chance(0.8))
+                .collect();
+            let sizes: Vec<usize> = chosen
+                .iter()
+                .map(|_| {
+                    ((part_batches / n_products) as f64 * (0.7 + 0.6 * rng.f64())) as usize + 1
+                })
+                .collect();
+            let announced = Date {
+                y: if q == 4 { year + 1 } else { year },
+                m: if q == 4 { 1 } else { q * 3 + 1 },
+                d: rng.range(5, 28) as u32,
+            };
+            let mut rounds: Vec<(ProductRound, bool)> = Vec::new();
+            for is_full in [true, false] {
+                let mix: Vec<(&'static Product, usize)> = chosen
+                    .iter()
+                    .zip(&sizes)
+                    .zip(&full)
+                    .filter(|(_, f)| **f == is_full)
+                    .map(|((p, n), _)| (*p, *n))
+                    .collect();
+                let p_fail = calibrate(target, &mix);
+                for (product, n) in mix {
+                    let mut batches = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let channel = if year >= 2018 && rng.chance(0.43) {
+                            Channel::Distribution
+                        } else {
+                            Channel::Production
+                        };
+                        let agency = era_agency(&mut rng, year, product);
+                        batches.push(simulate(
+                            &mut rng,
+                            seed,
+                            product,
+                            pool,
+                            None,
+                            announced,
+                            p_fail(product),
+                            channel,
+                            &agency,
+                        ));
+                    }
+                    rounds.push((ProductRound { product, batches }, is_full));
+                }
+            }
+            let no = format!("{year}年第{}号", rng.range(10, 150));
+            let meta_for =
+                |resource: &str, pub_id: String, title: String, scope: &'static str| PubMeta {
+                    resource_id: resource.to_owned(),
+                    publication_id: pub_id,
+                    check_level: "national",
+                    authority: national_authority(year).to_owned(),
+                    announcement_no: Some(no.clone()),
+                    announced_on: announced,
+                    plan_year: year,
+                    round: Some(round.clone()),
+                    campaign: None,
+                    title,
+                    scope,
+                };
+            if year <= 2017 {
+                let meta = meta_for(
+                    "A1-02",
+                    format!("{year}Q{q}{suffix}"),
+                    format!("质检总局关于公布{year}年{round}产品质量国家监督抽查结果的公告"),
+                    "full",
+                );
+                let full_rounds: Vec<&ProductRound> =
+                    rounds.iter().filter(|(_, f)| *f).map(|(r, _)| r).collect();
+                stats.add(write_a102(out, &meta, &full_rounds, &mut rng)?);
+            }
+            let fail_scope_title = if year <= 2017 {
+                format!("{year}年{round}国家监督抽查不合格产品")
+            } else {
+                format!(
+                    "市场监管总局关于{year}年{round}等{}种产品质量国家监督抽查情况的通报",
+                    rounds.len()
+                )
+            };
+            let meta = meta_for(
+                "A1-03",
+                format!("{year}-{}{q}{suffix}", if year <= 2017 { "Q" } else { "B" }),
+                fail_scope_title,
+                "fail_only",
+            );
+            let fail_rounds: Vec<&ProductRound> =
+                rounds.iter().filter(|(_, f)| !*f).map(|(r, _)| r).collect();
+            if !fail_rounds.is_empty() {
+                stats.add(write_a103(out, &meta, &fail_rounds, &mut rng)?);
+            }
+            for (r, _) in rounds {
+                for b in &r.batches {
+                    if b.counterfeit {
+                        special.push((no.clone(), b.clone(), "涉嫌假冒"));
+                    } else if matches!(b.remark, Some((_, "unlicensed"))) {
+                        special.push((no.clone(), b.clone(), "无证生产"));
+                    }
+                }
+                if rng.chance(0.3) {
+                    let end_of_year = Date {
                         y: year,
                         m: 12,
                         d: 31,
-                    },
-                    0.0,
-                    Channel::Production,
-                    r.product.agency,
-                );
-                special.push((no.clone(), refused, "拒检"));
+                    };
+                    let refused = simulate(
+                        &mut rng,
+                        seed,
+                        r.product,
+                        pool,
+                        None,
+                        end_of_year,
+                        0.0,
+                        Channel::Production,
+                        r.product.agency,
+                    );
+                    special.push((no.clone(), refused, "拒检"));
+                }
+                let s = summary
+                    .entry((q, r.product.name))
+                    .or_insert_with(|| Summary::new(round.clone(), r.product));
+                for b in &r.batches {
+                    s.add(b);
+                }
             }
-            summary.push((round.clone(), r.product, r.batches));
         }
     }
     stats.add(write_a104(out, year, &summary, &mut rng)?);
     stats.add(write_a105(out, year, &special, &mut rng)?);
     Ok(stats)
+}
+
+/// Batches of a national round above which it is published in parts.
+const MAX_BATCHES_PER_PART: usize = 6_000;
+
+/// What A1-04 reports of one product in one round, accumulated batch by batch.
+struct Summary {
+    round: String,
+    product: &'static Product,
+    batches: usize,
+    fails: usize,
+    enterprises: BTreeSet<String>,
+    provinces: BTreeSet<&'static str>,
+    by_size: [(usize, usize); 3],
+}
+
+impl Summary {
+    fn new(round: String, product: &'static Product) -> Self {
+        Self {
+            round,
+            product,
+            batches: 0,
+            fails: 0,
+            enterprises: BTreeSet::new(),
+            provinces: BTreeSet::new(),
+            by_size: [(0, 0); 3],
+        }
+    }
+
+    fn add(&mut self, b: &Batch) {
+        self.batches += 1;
+        self.fails += usize::from(b.fail);
+        self.enterprises.insert(b.enterprise.name.clone());
+        self.provinces.insert(b.enterprise.province.code);
+        let s = &mut self.by_size[b.enterprise.size];
+        s.0 += 1;
+        s.1 += usize::from(!b.fail);
+    }
 }
 
 fn chunks(batches: &[Batch]) -> impl Iterator<Item = (usize, &[Batch])> {
@@ -472,7 +529,7 @@ fn write_a103(
 fn write_a104(
     out: &Output,
     year: i32,
-    summary: &[(String, &'static Product, Vec<Batch>)],
+    summary: &BTreeMap<(u32, &'static str), Summary>,
     rng: &mut Rng,
 ) -> Result<Stats> {
     let headers = [
@@ -506,32 +563,23 @@ fn write_a104(
         "pass_rate_small",
     ];
     let mut table = RawTable::new(&headers, &fields);
-    for (round, product, batches) in summary {
-        let n = batches.len();
-        let fails = batches.iter().filter(|b| b.fail).count();
-        let ents: BTreeSet<&str> = batches.iter().map(|b| b.enterprise.name.as_str()).collect();
-        let provs: BTreeSet<&str> = batches.iter().map(|b| b.enterprise.province.code).collect();
+    for s in summary.values() {
         let rate = |size: usize| {
-            let of: Vec<&Batch> = batches
-                .iter()
-                .filter(|b| b.enterprise.size == size)
-                .collect();
-            (!of.is_empty()).then(|| {
-                round1(100.0 * of.iter().filter(|b| !b.fail).count() as f64 / of.len() as f64)
-            })
+            let (n, pass) = s.by_size[size];
+            (n > 0).then(|| round1(100.0 * pass as f64 / n as f64))
         };
-        let pass = round1(100.0 * (n - fails) as f64 / n.max(1) as f64);
-        let items = product.items.len() as i64 + 6;
+        let pass = round1(100.0 * (s.batches - s.fails) as f64 / s.batches.max(1) as f64);
+        let items = s.product.items.len() as i64 + 6;
         let values: Vec<Value> = vec![
             json!(year),
-            json!(round),
-            json!(product.category),
-            json!(product.name),
-            json!(ents.len()),
-            json!(n),
-            json!(fails),
+            json!(s.round),
+            json!(s.product.category),
+            json!(s.product.name),
+            json!(s.enterprises.len()),
+            json!(s.batches),
+            json!(s.fails),
             json!(pass),
-            json!(provs.len()),
+            json!(s.provinces.len()),
             json!(items),
             json!(rate(0)),
             json!(rate(1)),
