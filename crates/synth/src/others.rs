@@ -820,7 +820,9 @@ pub fn publication(
                     Some(format!("{n}%"))
                 }
                 (FieldType::Integer, Value::Number(n))
-                    if global.is_multiple_of(17) && n.as_i64().is_some_and(|x| x >= 1000) =>
+                    if f.name != "year"
+                        && global.is_multiple_of(17)
+                        && n.as_i64().is_some_and(|x| x >= 1000) =>
                 {
                     let x = n.as_i64().unwrap_or_default();
                     Some(format!("{},{:03}", x / 1000, x % 1000))

@@ -1,0 +1,17 @@
+//! Ingestion of quality-supervision publications: the first stages of DESIGN §4.
+//!
+//! This crate owns turning an attachment as published into rows a normalizer can work on:
+//! [`read`] detects the container (CSV, HTML, XLSX, XLS, JSON) and the text encoding from the
+//! bytes (a BOM, strict UTF-8, then GB18030, which covers GBK and GB2312; anything else is an
+//! error naming the byte offset, never replacement characters) and numbers rows the way a
+//! person sees them; [`layout`] finds the header by scoring rows against the schema's header
+//! aliases and classifies every other row.
+//!
+//! Normalization, validation, Parquet and snapshots (the rest of issue 4) build on these.
+//! It never depends on `zhijian-synth`: the corpus that tests it must stay independent.
+
+mod error;
+pub mod layout;
+pub mod read;
+
+pub use error::{IngestError, Result};
