@@ -1,5 +1,7 @@
 //! Ingestion against the synthetic corpus and its truth (seeds the generator's tests never use).
 
+/// Spot-check rows normalize to the truth: publication rate and field agreement.
+mod accuracy;
 /// Header detection and row classes agree with the truth.
 mod layout;
 /// Containers, encodings and row numbers: every attachment reads, every truth row is found.

@@ -34,6 +34,11 @@ fn text_files_are_in_the_encoding_they_are_listed_with() {
                     !unmappable && again.as_ref() == bytes.as_slice(),
                     "{name} holds characters outside GBK"
                 );
+                // An encoder that cannot map a character writes `&#NNN;`: none may be left.
+                assert!(
+                    !text.contains("&#"),
+                    "{name} holds a numeric character reference"
+                );
                 assert!(
                     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
                     "{name} decodes to Chinese"

@@ -5,13 +5,18 @@
 //! bytes (a BOM, strict UTF-8, then GB18030, which covers GBK and GB2312; anything else is an
 //! error naming the byte offset, never replacement characters) and numbers rows the way a
 //! person sees them; [`layout`] finds the header by scoring rows against the schema's header
-//! aliases and classifies every other row.
+//! aliases and classifies every other row; [`normalize`] turns spot-check rows into the
+//! canonical `spot_checks` schema (or rejects them with the field and value at fault), with
+//! [`places`] resolving provinces and cities.
 //!
-//! Normalization, validation, Parquet and snapshots (the rest of issue 4) build on these.
+//! Typed normalization of the other resources, Parquet and snapshots (the rest of issue 4)
+//! build on these.
 //! It never depends on `zhijian-synth`: the corpus that tests it must stay independent.
 
 mod error;
 pub mod layout;
+pub mod normalize;
+pub mod places;
 pub mod read;
 
 pub use error::{IngestError, Result};

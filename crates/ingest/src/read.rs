@@ -202,12 +202,22 @@ fn csv_table(text: &str) -> RawTable {
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    let bytes = text.as_bytes();
+    // Line numbers are counted here from byte offsets: the csv crate's count starts a record
+    // at the blank lines before it.
+    let (mut at, mut line) = (0usize, 1u32);
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
+                let mut start = record.position().map_or(at, |p| p.byte() as usize).max(at);
+                line += bytes[at..start].iter().filter(|b| **b == b'\n').count() as u32;
+                while bytes.get(start) == Some(&b'\n') {
+                    start += 1;
+                    line += 1;
+                }
+                at = start;
                 rows.push(RawRow {
-                    number: line as u32,
+                    number: line,
                     cells: record.iter().map(str::to_owned).collect(),
                 });
             }

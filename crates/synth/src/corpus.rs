@@ -375,6 +375,7 @@ fn write_a102(
             let mut t = Table::new(layouts("H1"), meta, "full", "Sheet1");
             t.gbk = format.is_gbk_family();
             t.spreadsheet = matches!(format, Format::Xlsx | Format::Xls);
+            t.html = matches!(format, Format::Html { .. });
             if name_in_pub {
                 t.file_product = Some(r.product.name);
                 hints.push(FileHint {
@@ -460,6 +461,7 @@ fn write_a103(
                 );
                 let mut t = Table::new(layouts("H2"), meta, "fail_only", "1");
                 t.gbk = true;
+                t.html = true;
                 t.file_product = Some(r.product.name);
                 hints.push(FileHint {
                     file: file.clone(),
@@ -925,11 +927,20 @@ pub fn local_publication(
             chosen.push(p);
         }
     }
+    let mut meta = local_meta(resource, &spec, province, year, index, &mut rng, &chosen);
+    // A table without a result column is a fail list (H5 of e-commerce checks).
+    let fail_list = !layouts(layout_id)
+        .cols
+        .iter()
+        .any(|(c, _)| *c == crate::spot::Col::Result);
+    if fail_list && format_has_one_table(format) {
+        meta.scope = "fail_only";
+    }
     let pool = pool_size(out.scale, vocab::PRODUCTS.len());
     let home = (spec.level != "national").then_some(province);
     let target = (vocab::national_fail_rate(year) / 100.0 * spec.fail_factor).min(0.6);
     // A fail-only list prints only the failures: simulate enough batches to fill it.
-    let simulated = if resource == "A2-02" {
+    let simulated = if meta.scope == "fail_only" {
         (rows as f64 / target) as usize
     } else {
         rows
@@ -943,7 +954,6 @@ pub fn local_publication(
         "national" => None,
         _ => Some(crate::enterprise::provincial_agency(&mut rng, province)),
     };
-    let meta = local_meta(resource, &spec, province, year, index, &mut rng, &chosen);
     let mut groups: Vec<(&'static Product, Vec<Batch>)> = Vec::new();
     for (product, n) in &mix {
         let mut batches = Vec::with_capacity(*n);
@@ -1143,6 +1153,11 @@ fn local_meta(
     }
 }
 
+/// Whether a local format holds one table whose scope is the publication's.
+fn format_has_one_table(format: LocalFormat) -> bool {
+    !matches!(format, LocalFormat::SplitCsv)
+}
+
 /// One flat table of all groups (fail-only layouts keep fails, pass tables keep passes).
 fn flat_table(
     rng: &mut Rng,
@@ -1255,6 +1270,7 @@ fn sectioned(
     );
     t.spreadsheet = format == Format::Xlsx;
     let html = matches!(format, Format::Html { .. });
+    t.html = html;
     t.span(meta.title.clone(), "title");
     if html {
         t.two_row_header();

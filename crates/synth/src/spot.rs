@@ -590,6 +590,8 @@ pub struct Table<'a> {
     pub spreadsheet: bool,
     /// Whether failed items end in `*` (SAMR xlsx).
     pub star_items: bool,
+    /// Whether the table is an HTML page (where `&nbsp;` occurs).
+    pub html: bool,
     /// Rows so far.
     pub sheet: Sheet,
     serial: usize,
@@ -608,6 +610,7 @@ impl<'a> Table<'a> {
             gbk: false,
             spreadsheet: false,
             star_items: false,
+            html: false,
             sheet: Sheet {
                 name: name.to_owned(),
                 width,
@@ -885,12 +888,18 @@ impl<'a> Table<'a> {
                 }
                 Model => {
                     t.insert("model_spec".into(), json!(text::fold(&b.model)));
-                    if mess.fullwidth {
-                        Cell::text(text::to_fullwidth(&b.model))
-                    } else if mess.nbsp {
-                        Cell::text(b.model.replacen(' ', "\u{a0}", 1))
+                    // GBK has no `²`: such files print `mm2`.
+                    let model = if self.gbk && !crate::sink::gbk_encodable(&b.model) {
+                        text::fold(&b.model)
                     } else {
-                        Cell::text(&b.model)
+                        b.model.clone()
+                    };
+                    if mess.fullwidth {
+                        Cell::text(text::to_fullwidth(&model))
+                    } else if mess.nbsp {
+                        Cell::text(model.replacen(' ', "\u{a0}", 1))
+                    } else {
+                        Cell::text(model)
                     }
                 }
                 Batch => {
@@ -1126,7 +1135,12 @@ fn spell_location(rng: &mut Rng, e: &Enterprise, placeholder: bool) -> (Option<S
 }
 
 fn join_items(rng: &mut Rng, items: &[&str], star: bool) -> String {
-    let sep = *rng.pick(&["、", "、", "，", ",", "；", ";", "\n"]);
+    let mut sep = *rng.pick(&["、", "、", "，", ",", "；", ";", "\n"]);
+    // A list uses one separator; one that occurs inside an item (`电气间隙、爬电距离…`) would
+    // make the list unreadable, so such lists use `；`.
+    if items.iter().any(|i| i.contains(['、', '，', ','])) {
+        sep = "；";
+    }
     items
         .iter()
         .map(|i| {
@@ -1184,7 +1198,7 @@ impl Mess {
             placeholder: rng.chance(0.08),
             half_brackets: rng.chance(0.2),
             fullwidth: rng.chance(0.04),
-            nbsp: matches!(table.layout.id, "H1" | "H2" | "H12") && rng.chance(0.05),
+            nbsp: table.html && rng.chance(0.05),
             duplicate: rng.chance(0.003),
             bad_date: rng.chance(0.002),
             bad_uscc: rng.chance(0.05),

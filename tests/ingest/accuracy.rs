@@ -1,0 +1,104 @@
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use zhijian_catalog::Catalog;
+use zhijian_ingest::layout::detect;
+use zhijian_ingest::normalize::{Outcome, Publication, SpotChecks};
+use zhijian_ingest::read::read_file;
+
+use crate::{attachments, corpus, truth_of};
+
+#[test]
+fn spot_check_rows_match_the_truth() {
+    let c = corpus();
+    let catalog = Catalog::builtin().expect("catalog");
+    let schema = catalog.schema("spot_checks").expect("schema");
+    let (mut truth_rows, mut published, mut bad_published, mut fields, mut agree) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut per_field: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut missed: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for a in attachments() {
+        let source = a["source_file"].as_str().expect("source");
+        let mut parts = source.splitn(3, '/');
+        let (resource, publication, file) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        if !catalog.resource(resource).is_ok_and(|r| r.spot_check) {
+            continue;
+        }
+        let toml = std::fs::read_to_string(
+            c.raw
+                .join(resource)
+                .join(publication)
+                .join("publication.toml"),
+        )
+        .expect("toml");
+        let publication =
+            Publication::parse(resource, publication, &toml).expect("publication.toml parses");
+        let truth = truth_of(source);
+        let read = read_file(&c.raw.join(source)).expect("reads");
+        let normalizer = SpotChecks::new(schema, &publication, file);
+        for table in &read.tables {
+            let layout = detect(table, schema).expect("layout");
+            let outcomes = normalizer.rows(&table.rows, &layout);
+            for (row, outcome) in table.rows.iter().zip(outcomes) {
+                let Some(t) = truth.get(&(table.sheet.clone(), u64::from(row.number))) else {
+                    continue;
+                };
+                match (t["kind"].as_str(), &outcome) {
+                    (Some("data"), Outcome::Row(ours)) => {
+                        truth_rows += 1;
+                        published += 1;
+                        for (k, want) in t["row"].as_object().into_iter().flatten() {
+                            if k.starts_with("source_") {
+                                continue;
+                            }
+                            fields += 1;
+                            let got = ours.get(k).cloned().unwrap_or(Value::Null);
+                            if &got == want {
+                                agree += 1;
+                            } else {
+                                let e = per_field.entry(k.clone()).or_default();
+                                e.0 += 1;
+                                e.1 = format!("{source}:{} want {want} got {got}", row.number);
+                            }
+                        }
+                    }
+                    (Some("data"), other) => {
+                        truth_rows += 1;
+                        let e = missed
+                            .entry(format!("{:?}", std::mem::discriminant(other)))
+                            .or_default();
+                        e.0 += 1;
+                        e.1 = format!("{source}:{} {other:?} {:?}", row.number, row.cells);
+                    }
+                    (Some("reject"), Outcome::Row(_)) => {
+                        bad_published += 1;
+                        println!(
+                            "published a must-reject row: {source}:{} {} {:?}",
+                            row.number, t["reason"], row.cells
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let pub_rate = published as f64 / truth_rows.max(1) as f64;
+    let field_rate = agree as f64 / fields.max(1) as f64;
+    println!(
+        "spot checks: published {published} of {truth_rows} truth rows ({:.3}%), must-reject rows published: {bad_published}, field agreement {:.3}% of {fields}",
+        100.0 * pub_rate,
+        100.0 * field_rate
+    );
+    println!("disagreements by field: {per_field:#?}");
+    println!("truth rows not published: {missed:#?}");
+    assert!(pub_rate >= 0.995, "published {pub_rate:.4}");
+    assert_eq!(bad_published, 0, "must-reject rows were published");
+    assert!(
+        field_rate >= 0.99,
+        "field agreement {field_rate:.4}: {per_field:#?}"
+    );
+}
