@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use zhijian_catalog::Catalog;
 use zhijian_ingest::layout::detect;
-use zhijian_ingest::normalize::{Outcome, Publication, SpotChecks};
+use zhijian_ingest::normalize::{Outcome, Publication, SpotChecks, Typed};
 use zhijian_ingest::read::read_file;
 
 use crate::{attachments, corpus, truth_of};
@@ -96,6 +96,93 @@ fn spot_check_rows_match_the_truth() {
     println!("disagreements by field: {per_field:#?}");
     println!("truth rows not published: {missed:#?}");
     assert!(pub_rate >= 0.995, "published {pub_rate:.4}");
+    assert_eq!(bad_published, 0, "must-reject rows were published");
+    assert!(
+        field_rate >= 0.99,
+        "field agreement {field_rate:.4}: {per_field:#?}"
+    );
+}
+
+#[test]
+fn rows_of_the_other_resources_match_the_truth() {
+    let c = corpus();
+    let catalog = Catalog::builtin().expect("catalog");
+    let (mut truth_rows, mut published, mut bad_published, mut fields, mut agree) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut per_field: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut missed: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for a in attachments() {
+        let source = a["source_file"].as_str().expect("source");
+        let mut parts = source.splitn(3, '/');
+        let (resource, publication) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let r = catalog.resource(resource).expect("resource");
+        if r.spot_check {
+            continue;
+        }
+        let schema = catalog.schema_of(r).expect("schema");
+        let toml = std::fs::read_to_string(
+            c.raw
+                .join(resource)
+                .join(publication)
+                .join("publication.toml"),
+        )
+        .expect("toml");
+        let publication =
+            Publication::parse(resource, publication, &toml).expect("publication.toml parses");
+        let truth = truth_of(source);
+        let read = read_file(&c.raw.join(source)).expect("reads");
+        let normalizer = Typed::new(schema, &publication);
+        for table in &read.tables {
+            let layout = detect(table, schema).expect("layout");
+            for (row, outcome) in table.rows.iter().zip(normalizer.rows(&table.rows, &layout)) {
+                let Some(t) = truth.get(&(table.sheet.clone(), u64::from(row.number))) else {
+                    continue;
+                };
+                match (t["kind"].as_str(), &outcome) {
+                    (Some("data"), Outcome::Row(ours)) => {
+                        truth_rows += 1;
+                        published += 1;
+                        for (k, want) in t["row"].as_object().into_iter().flatten() {
+                            if k.starts_with("source_") {
+                                continue;
+                            }
+                            fields += 1;
+                            let got = ours.get(k).cloned().unwrap_or(Value::Null);
+                            let same = &got == want
+                                || matches!((got.as_f64(), want.as_f64()), (Some(x), Some(y)) if (x - y).abs() < 1e-9);
+                            if same {
+                                agree += 1;
+                            } else {
+                                let e = per_field.entry(format!("{resource}.{k}")).or_default();
+                                e.0 += 1;
+                                e.1 = format!("{source}:{} want {want} got {got}", row.number);
+                            }
+                        }
+                    }
+                    (Some("data"), other) => {
+                        truth_rows += 1;
+                        let e = missed.entry(resource.to_owned()).or_default();
+                        e.0 += 1;
+                        e.1 = format!("{source}:{} {other:?} {:?}", row.number, row.cells);
+                    }
+                    (Some("reject"), Outcome::Row(_)) => bad_published += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let pub_rate = published as f64 / truth_rows.max(1) as f64;
+    let field_rate = agree as f64 / fields.max(1) as f64;
+    println!(
+        "other resources: published {published} of {truth_rows} truth rows ({:.3}%), must-reject rows published: {bad_published}, field agreement {:.3}% of {fields}",
+        100.0 * pub_rate,
+        100.0 * field_rate
+    );
+    println!("disagreements: {per_field:#?}\nnot published: {missed:#?}");
+    assert!(pub_rate >= 0.995, "published {pub_rate:.4}: {missed:#?}");
     assert_eq!(bad_published, 0, "must-reject rows were published");
     assert!(
         field_rate >= 0.99,

@@ -586,3 +586,152 @@ mod tests {
         );
     }
 }
+
+/// Normalizes rows of the resources that are not spot checks: each cell read as its field's
+/// type (numbers without thousands separators or `%`, dates in any spelling, lists split).
+pub struct Typed<'a> {
+    schema: &'a TableSchema,
+    publication: &'a Publication,
+    placeholders: Vec<String>,
+}
+
+impl<'a> Typed<'a> {
+    /// A normalizer for a resource's attachment.
+    pub fn new(schema: &'a TableSchema, publication: &'a Publication) -> Self {
+        let placeholders = schema
+            .source_missing_values
+            .iter()
+            .map(|p| compact(p))
+            .collect();
+        Self {
+            schema,
+            publication,
+            placeholders,
+        }
+    }
+
+    /// Outcomes for every row of a table, in order.
+    pub fn rows(&self, rows: &[RawRow], layout: &Layout) -> Vec<Outcome> {
+        let mut seen: std::collections::HashSet<Vec<String>> = std::collections::HashSet::new();
+        rows.iter()
+            .zip(&layout.classes)
+            .map(|(row, class)| match class {
+                RowClass::Data if !seen.insert(row.cells.clone()) => Outcome::NonData("duplicate"),
+                RowClass::Data => self.row(row, layout),
+                other => Outcome::NonData(other.name()),
+            })
+            .collect()
+    }
+
+    fn row(&self, row: &RawRow, layout: &Layout) -> Outcome {
+        use zhijian_catalog::FieldType;
+        let width = layout.columns.len();
+        if row.cells.len() < width {
+            return Outcome::Rejected(Rejection {
+                reason: "ragged_row",
+                field: "row".into(),
+                value: format!("{} cells, header has {width}", row.cells.len()),
+            });
+        }
+        let mut t = Map::new();
+        for f in &self.schema.fields {
+            if matches!(
+                f.name.as_str(),
+                "record_id" | "source_file" | "source_sheet" | "source_row"
+            ) {
+                continue;
+            }
+            if f.name == "publication_id" {
+                t.insert(f.name.clone(), json!(self.publication.publication_id));
+                continue;
+            }
+            let raw = layout
+                .columns
+                .iter()
+                .zip(&row.cells)
+                .find(|(c, _)| c.field.as_deref() == Some(f.name.as_str()))
+                .map(|(_, v)| v.trim())
+                .filter(|v| {
+                    let k = compact(v);
+                    !k.is_empty() && !self.placeholders.contains(&k)
+                });
+            let value = match raw {
+                None => Value::Null,
+                Some(v) => {
+                    let parsed = match f.field_type {
+                        FieldType::Integer | FieldType::Year => v
+                            .replace([',', '，'], "")
+                            .parse::<i64>()
+                            .ok()
+                            .map(|n| json!(n)),
+                        FieldType::Number => v
+                            .trim_end_matches(['%', '％'])
+                            .replace(',', "")
+                            .parse::<f64>()
+                            .ok()
+                            .map(|n| json!(n)),
+                        FieldType::Date => parse_date(v).map(|d| json!(d)),
+                        FieldType::Boolean => match v {
+                            "true" | "是" | "1" => Some(json!(true)),
+                            "false" | "否" | "0" => Some(json!(false)),
+                            _ => None,
+                        },
+                        FieldType::List => Some(json!(
+                            v.split(['、', '；', ';', ',', '，'])
+                                .map(str::trim)
+                                .filter(|s| !s.is_empty())
+                                .collect::<Vec<_>>()
+                        )),
+                        FieldType::String | FieldType::Datetime => {
+                            Some(json!(canonical_text(&f.name, v)))
+                        }
+                    };
+                    match parsed {
+                        Some(p) => p,
+                        None => {
+                            return Outcome::Rejected(Rejection {
+                                reason: "invalid_value",
+                                field: f.name.clone(),
+                                value: v.to_owned(),
+                            });
+                        }
+                    }
+                }
+            };
+            if value.is_null() && f.constraints.required {
+                return Outcome::Rejected(Rejection {
+                    reason: "missing_required",
+                    field: f.name.clone(),
+                    value: String::new(),
+                });
+            }
+            t.insert(f.name.clone(), value);
+        }
+        Outcome::Row(t)
+    }
+}
+
+/// Published spellings of coded text fields: provinces by their full name, situations of
+/// A1-05 by their code.
+fn canonical_text(field: &str, v: &str) -> String {
+    match field {
+        "province" => {
+            places::resolve_location(v).map_or_else(|| v.to_owned(), |p| p.province.full.to_owned())
+        }
+        "situation" => {
+            let code = if v.contains("拒检") || v.contains("拒绝") {
+                "refused"
+            } else if v.contains("假冒") {
+                "counterfeit_suspected"
+            } else if v.contains("否认") {
+                "producer_denied"
+            } else if v.contains("无证") {
+                "unlicensed"
+            } else {
+                v
+            };
+            code.to_owned()
+        }
+        _ => v.to_owned(),
+    }
+}
