@@ -547,46 +547,6 @@ pub fn parse_date(text: &str) -> Option<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_in_every_spelling() {
-        for (raw, want) in [
-            ("2017.8.8", Some("2017-08-08")),
-            ("2017-04-23", Some("2017-04-23")),
-            ("2017/4/23", Some("2017-04-23")),
-            ("2017年6月5日", Some("2017-06-05")),
-            ("2017年6月", Some("2017-06-01")),
-            ("2016-04", Some("2016-04-01")),
-            ("2020.07", Some("2020-07-01")),
-            ("20250214", Some("2025-02-14")),
-            ("2024-09-09/未标注", Some("2024-09-09")),
-            ("20250214//", Some("2025-02-14")),
-            ("240815/未标注", None),
-            ("批号：170315", None),
-            ("B20170301", None),
-            ("2015-02-30", None),
-            ("0000-00-00", None),
-        ] {
-            assert_eq!(parse_date(raw).as_deref(), want, "{raw}");
-        }
-    }
-
-    #[test]
-    fn results_and_entrusted_producers() {
-        assert_eq!(read_result("不合格（涉嫌假冒）"), Some(true));
-        assert_eq!(read_result("P"), Some(false));
-        assert_eq!(read_result("符合本次监督检查要求"), Some(false));
-        assert_eq!(read_result("待定"), None);
-        assert_eq!(
-            split_entrusted("甲有限公司（委托乙有限公司）"),
-            ("甲有限公司".to_owned(), Some("委托乙有限公司".to_owned()))
-        );
-    }
-}
-
 /// Normalizes rows of the resources that are not spot checks: each cell read as its field's
 /// type (numbers without thousands separators or `%`, dates in any spelling, lists split).
 pub struct Typed<'a> {
@@ -733,5 +693,45 @@ fn canonical_text(field: &str, v: &str) -> String {
             code.to_owned()
         }
         _ => v.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_every_spelling() {
+        for (raw, want) in [
+            ("2017.8.8", Some("2017-08-08")),
+            ("2017-04-23", Some("2017-04-23")),
+            ("2017/4/23", Some("2017-04-23")),
+            ("2017年6月5日", Some("2017-06-05")),
+            ("2017年6月", Some("2017-06-01")),
+            ("2016-04", Some("2016-04-01")),
+            ("2020.07", Some("2020-07-01")),
+            ("20250214", Some("2025-02-14")),
+            ("2024-09-09/未标注", Some("2024-09-09")),
+            ("20250214//", Some("2025-02-14")),
+            ("240815/未标注", None),
+            ("批号：170315", None),
+            ("B20170301", None),
+            ("2015-02-30", None),
+            ("0000-00-00", None),
+        ] {
+            assert_eq!(parse_date(raw).as_deref(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn results_and_entrusted_producers() {
+        assert_eq!(read_result("不合格（涉嫌假冒）"), Some(true));
+        assert_eq!(read_result("P"), Some(false));
+        assert_eq!(read_result("符合本次监督检查要求"), Some(false));
+        assert_eq!(read_result("待定"), None);
+        assert_eq!(
+            split_entrusted("甲有限公司（委托乙有限公司）"),
+            ("甲有限公司".to_owned(), Some("委托乙有限公司".to_owned()))
+        );
     }
 }
