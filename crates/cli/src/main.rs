@@ -1,9 +1,10 @@
 //! `zhijian`: the one binary of Zhijian open data.
 //!
-//! Subcommands appear as the issues that build them land; today: `zhijian catalog` and
-//! `zhijian synth`. Flags also read `ZHIJIAN_*` environment variables.
+//! Subcommands appear as the issues that build them land; today: `zhijian catalog`,
+//! `zhijian synth`, `zhijian ingest` and `zhijian validate`. Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
+mod ingest;
 mod synth;
 
 use std::io::{self, Write};
@@ -23,6 +24,10 @@ struct Cli {
 enum Command {
     /// Print the catalog: 6 categories → 24 subcategories → 108 resources, or one resource's schema.
     Catalog(catalog::CatalogArgs),
+    /// Ingest raw publications into a new immutable snapshot (rejected rows are reported).
+    Ingest(ingest::IngestArgs),
+    /// Check raw publications without publishing: what would be rejected and why.
+    Validate(ingest::ValidateArgs),
     /// Write a synthetic raw corpus of all 108 resources (and, with --truth, its ground truth).
     Synth(synth::SynthArgs),
 }
@@ -36,6 +41,15 @@ enum CliError {
     /// The synthetic corpus could not be written.
     #[error(transparent)]
     Synth(#[from] zhijian_synth::SynthError),
+    /// Ingestion could not publish.
+    #[error(transparent)]
+    Ingest(#[from] zhijian_ingest::IngestError),
+    /// No row of the raw root could be published.
+    #[error("{}: no row could be published (see the rejected rows above)", raw.display())]
+    NothingPublished {
+        /// The raw root.
+        raw: std::path::PathBuf,
+    },
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
@@ -46,6 +60,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Catalog(args) => catalog::run(&args, &mut io::stdout().lock()),
         Command::Synth(args) => synth::run(&args, &mut io::stdout().lock()),
+        Command::Ingest(args) => ingest::run_ingest(&args, &mut io::stdout().lock()),
+        Command::Validate(args) => ingest::run_validate(&args, &mut io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,6 +44,14 @@ pub enum IngestError {
         /// What is wrong.
         problem: String,
     },
+    /// A resource could not be written into the snapshot.
+    #[error("resource {resource}: cannot publish: {problem}")]
+    Publish {
+        /// The resource id.
+        resource: String,
+        /// What failed.
+        problem: String,
+    },
     /// The file's container is not one this ingester reads (PDF, DOC, ZIP …).
     #[error("{path}: unsupported container ({what}); publish it as CSV, XLSX, XLS, HTML or JSON")]
     Unsupported {

@@ -9,14 +9,17 @@
 //! canonical `spot_checks` schema (or rejects them with the field and value at fault), with
 //! [`places`] resolving provinces and cities.
 //!
-//! Typed normalization of the other resources, Parquet and snapshots (the rest of issue 4)
-//! build on these.
+//! [`normalize::Typed`] does the same for the other resources by their field types;
+//! [`pipeline`] runs it all over a raw root with row accounting, and [`snapshot`] publishes
+//! the result as an immutable, content-addressed Parquet snapshot behind an atomic pointer.
 //! It never depends on `zhijian-synth`: the corpus that tests it must stay independent.
 
 mod error;
 pub mod layout;
 pub mod normalize;
+pub mod pipeline;
 pub mod places;
 pub mod read;
+pub mod snapshot;
 
 pub use error::{IngestError, Result};

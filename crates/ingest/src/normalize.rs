@@ -180,6 +180,13 @@ impl<'a> SpotChecks<'a> {
         let get = |f: &str| cell.get(f).and_then(|t| self.clean(t));
 
         let p = self.publication;
+        if p.check_level.is_none() {
+            return Outcome::Rejected(Rejection {
+                reason: "missing_required",
+                field: "check_level".into(),
+                value: "publication.toml has no check_level".into(),
+            });
+        }
         let mut t = Map::new();
         for f in &self.schema.fields {
             if !matches!(
@@ -658,7 +665,9 @@ impl<'a> Typed<'a> {
                     }
                 }
             };
-            if value.is_null() && f.constraints.required {
+            if value.is_null()
+                && (f.constraints.required || self.schema.primary_key.contains(&f.name))
+            {
                 return Outcome::Rejected(Rejection {
                     reason: "missing_required",
                     field: f.name.clone(),

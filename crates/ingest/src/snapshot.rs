@@ -1,0 +1,406 @@
+//! Immutable snapshots (DESIGN §6): Parquet per resource, content-addressed by sha256, a
+//! manifest per snapshot, and a `CURRENT` pointer replaced atomically (write, fsync, rename,
+//! fsync the directory). A killed ingest leaves the previous snapshot serving; the same raw
+//! input yields the same bytes and the same snapshot id.
+//!
+//! ```text
+//! <warehouse>/CURRENT                      the current snapshot id
+//! <warehouse>/snapshots/<id>.json          its manifest
+//! <warehouse>/data/<sha256>.parquet        one file per resource, shared between snapshots
+//! <warehouse>/rejects/<sha256>.ndjson      rejected rows of a resource, with reasons
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
+    ListBuilder, StringBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use zhijian_catalog::{Catalog, SPOT_CHECK_SCHEMA};
+
+use crate::error::{IngestError, Result};
+use crate::pipeline::{Accounting, FileError, Ingested, Source, sha256_hex};
+
+/// A content-addressed file of a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Path relative to the warehouse.
+    pub path: String,
+    /// sha256 of the bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Rows (data rows for Parquet, rejected rows for reject lists).
+    pub rows: u64,
+}
+
+/// One resource in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResourceEntry {
+    /// SQL table name.
+    pub table: String,
+    /// Table Schema name.
+    pub schema: String,
+    /// Published rows.
+    pub rows: u64,
+    /// The Parquet files.
+    pub files: Vec<FileEntry>,
+    /// The rejected rows, when there are any.
+    pub rejects: Option<FileEntry>,
+    /// Row accounting.
+    pub accounting: Value,
+    /// Source attachments with their sha256.
+    pub sources: Vec<Value>,
+}
+
+/// A snapshot's manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// The snapshot id: the first 16 hex digits of the sha256 of this manifest without it.
+    pub id: String,
+    /// Resources by id.
+    pub resources: BTreeMap<String, ResourceEntry>,
+    /// Accounting over all resources.
+    pub totals: Value,
+    /// Files that could not be read at all.
+    pub errors: Vec<Value>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the whole file or none of it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    {
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn days(iso: &str) -> Option<i32> {
+    let mut p = iso.split('-');
+    let (y, m, d): (i64, i64, i64) = (
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+    );
+    let y = y - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i32::try_from(era * 146_097 + doe - 719_468).ok()
+}
+
+/// The rows as an Arrow batch of the schema.
+pub fn to_batch(
+    schema: &Schema,
+    rows: &[Map<String, Value>],
+) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let get = |r: &Map<String, Value>| r.get(f.name()).cloned().unwrap_or(Value::Null);
+            let array: ArrayRef = match f.data_type() {
+                DataType::Int16 => {
+                    let mut b = Int16Builder::with_capacity(rows.len());
+                    rows.iter().for_each(|r| {
+                        b.append_option(get(r).as_i64().and_then(|v| i16::try_from(v).ok()))
+                    });
+                    Arc::new(b.finish())
+                }
+                DataType::Int32 => {
+                    let mut b = Int32Builder::with_capacity(rows.len());
+                    rows.iter().for_each(|r| {
+                        b.append_option(get(r).as_i64().and_then(|v| i32::try_from(v).ok()))
+                    });
+                    Arc::new(b.finish())
+                }
+                DataType::Int64 => {
+                    let mut b = Int64Builder::with_capacity(rows.len());
+                    rows.iter().for_each(|r| b.append_option(get(r).as_i64()));
+                    Arc::new(b.finish())
+                }
+                DataType::Float64 => {
+                    let mut b = Float64Builder::with_capacity(rows.len());
+                    rows.iter().for_each(|r| b.append_option(get(r).as_f64()));
+                    Arc::new(b.finish())
+                }
+                DataType::Boolean => {
+                    let mut b = BooleanBuilder::with_capacity(rows.len());
+                    rows.iter().for_each(|r| b.append_option(get(r).as_bool()));
+                    Arc::new(b.finish())
+                }
+                DataType::Date32 => {
+                    let mut b = Date32Builder::with_capacity(rows.len());
+                    rows.iter()
+                        .for_each(|r| b.append_option(get(r).as_str().and_then(days)));
+                    Arc::new(b.finish())
+                }
+                DataType::List(_) => {
+                    let mut b = ListBuilder::new(StringBuilder::new());
+                    for r in rows {
+                        match get(r) {
+                            Value::Array(items) => {
+                                for i in items {
+                                    b.values().append_option(i.as_str());
+                                }
+                                b.append(true);
+                            }
+                            _ => b.append(false),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+                _ => {
+                    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+                    for r in rows {
+                        match get(r) {
+                            Value::String(s) => b.append_value(s),
+                            Value::Null => b.append_null(),
+                            other => b.append_value(other.to_string()),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            };
+            array
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(schema.clone()), columns)
+}
+
+/// Columns a resource is sorted by: the common filters for spot checks, else the key.
+fn sort_columns(schema_name: &str, key: &[String]) -> Vec<String> {
+    if schema_name == SPOT_CHECK_SCHEMA {
+        ["product", "plan_year", "enterprise", "record_id"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    } else {
+        key.iter()
+            .cloned()
+            .chain(std::iter::once("record_id".to_owned()))
+            .collect()
+    }
+}
+
+fn parquet_bytes(
+    batch: &RecordBatch,
+    sort: &[String],
+) -> std::result::Result<Vec<u8>, parquet::errors::ParquetError> {
+    let schema = batch.schema();
+    let sorting: Vec<SortingColumn> = sort
+        .iter()
+        .filter_map(|c| schema.index_of(c).ok())
+        .map(|i| SortingColumn {
+            column_idx: i as i32,
+            descending: false,
+            nulls_first: true,
+        })
+        .collect();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_column_bloom_filter_enabled("record_id".into(), true)
+        .set_sorting_columns(Some(sorting))
+        .set_created_by(format!("zhijian {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(out)
+}
+
+/// Writes a content-addressed file unless it exists; returns its entry.
+fn put(warehouse: &Path, dir: &str, ext: &str, bytes: &[u8], rows: u64) -> Result<FileEntry> {
+    let sha = sha256_hex(bytes);
+    let rel = format!("{dir}/{sha}.{ext}");
+    let path = warehouse.join(&rel);
+    let complete = std::fs::read(&path).is_ok_and(|b| sha256_hex(&b) == sha);
+    if !complete {
+        write_atomic(&path, bytes)?;
+    }
+    Ok(FileEntry {
+        path: rel,
+        sha256: sha,
+        bytes: bytes.len() as u64,
+        rows,
+    })
+}
+
+/// Publishes a new snapshot of what was ingested and points `CURRENT` at it.
+pub fn publish(warehouse: &Path, catalog: &Catalog, ingested: &Ingested) -> Result<Manifest> {
+    let mut resources = BTreeMap::new();
+    let mut errors: Vec<FileError> = Vec::new();
+    for (id, data) in &ingested.resources {
+        errors.extend(data.errors.iter().cloned());
+        let resource = catalog.resource(id).map_err(|e| IngestError::Publish {
+            resource: id.clone(),
+            problem: e.to_string(),
+        })?;
+        let schema = catalog
+            .schema_of(resource)
+            .map_err(|e| IngestError::Publish {
+                resource: id.clone(),
+                problem: e.to_string(),
+            })?;
+        let arrow = schema.to_arrow();
+        let batch = to_batch(&arrow, &data.rows).map_err(|e| IngestError::Publish {
+            resource: id.clone(),
+            problem: e.to_string(),
+        })?;
+        let sort = sort_columns(&resource.schema, &schema.primary_key);
+        let sort_cols: Vec<arrow_ord::sort::SortColumn> = sort
+            .iter()
+            .filter_map(|c| batch.column_by_name(c))
+            .map(|values| arrow_ord::sort::SortColumn {
+                values: values.clone(),
+                options: None,
+            })
+            .collect();
+        let batch = if batch.num_rows() > 1 {
+            let idx = arrow_ord::sort::lexsort_to_indices(&sort_cols, None).map_err(|e| {
+                IngestError::Publish {
+                    resource: id.clone(),
+                    problem: e.to_string(),
+                }
+            })?;
+            arrow_select::take::take_record_batch(&batch, &idx).map_err(|e| {
+                IngestError::Publish {
+                    resource: id.clone(),
+                    problem: e.to_string(),
+                }
+            })?
+        } else {
+            batch
+        };
+        let bytes = parquet_bytes(&batch, &sort).map_err(|e| IngestError::Publish {
+            resource: id.clone(),
+            problem: e.to_string(),
+        })?;
+        // The Rust writer has no page checksums: read the file back before publishing it.
+        let back = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            bytes::Bytes::from(bytes.clone()),
+        )
+        .map_err(|e| IngestError::Publish {
+            resource: id.clone(),
+            problem: e.to_string(),
+        })?;
+        let rows_back = back.metadata().file_metadata().num_rows() as u64;
+        if rows_back != data.rows.len() as u64 {
+            return Err(IngestError::Publish {
+                resource: id.clone(),
+                problem: format!("wrote {} rows, read back {rows_back}", data.rows.len()),
+            });
+        }
+        let file = put(warehouse, "data", "parquet", &bytes, rows_back)?;
+        let rejects = if data.rejects.is_empty() {
+            None
+        } else {
+            let mut nd = Vec::new();
+            for r in &data.rejects {
+                serde_json::to_writer(&mut nd, r).map_err(|e| IngestError::Publish {
+                    resource: id.clone(),
+                    problem: e.to_string(),
+                })?;
+                nd.push(b'\n');
+            }
+            Some(put(
+                warehouse,
+                "rejects",
+                "ndjson",
+                &nd,
+                data.rejects.len() as u64,
+            )?)
+        };
+        resources.insert(
+            id.clone(),
+            ResourceEntry {
+                table: resource.table.clone(),
+                schema: resource.schema.clone(),
+                rows: rows_back,
+                files: vec![file],
+                rejects,
+                accounting: serde_json::to_value(&data.accounting).unwrap_or_default(),
+                sources: data
+                    .sources
+                    .iter()
+                    .map(|s: &Source| serde_json::to_value(s).unwrap_or_default())
+                    .collect(),
+            },
+        );
+    }
+    let totals: Accounting = ingested.totals();
+    let mut manifest = Manifest {
+        id: String::new(),
+        resources,
+        totals: serde_json::to_value(&totals).unwrap_or_default(),
+        errors: errors
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or_default())
+            .collect(),
+    };
+    let body = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    manifest.id = sha256_hex(&body)[..16].to_owned();
+    let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    write_atomic(
+        &warehouse
+            .join("snapshots")
+            .join(format!("{}.json", manifest.id)),
+        &text,
+    )?;
+    write_atomic(
+        &warehouse.join("CURRENT"),
+        format!("{}\n", manifest.id).as_bytes(),
+    )?;
+    Ok(manifest)
+}
+
+/// The current snapshot's manifest, if any.
+pub fn current(warehouse: &Path) -> Result<Option<Manifest>> {
+    let pointer = warehouse.join("CURRENT");
+    let Ok(id) = std::fs::read_to_string(&pointer) else {
+        return Ok(None);
+    };
+    let path: PathBuf = warehouse
+        .join("snapshots")
+        .join(format!("{}.json", id.trim()));
+    let text = std::fs::read(&path).map_err(io(&path))?;
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| IngestError::Json {
+            path,
+            problem: e.to_string(),
+        })
+}
