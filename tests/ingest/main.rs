@@ -4,6 +4,8 @@
 mod accuracy;
 /// Header detection and row classes agree with the truth.
 mod layout;
+/// Malformed files are survived, unreadable ones reported, and every row accounted for.
+mod malformed;
 /// Containers, encodings and row numbers: every attachment reads, every truth row is found.
 mod readers;
 

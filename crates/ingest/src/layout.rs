@@ -109,7 +109,9 @@ impl Aliases {
 
 fn is_header_row(aliases: &Aliases, cells: &[String]) -> bool {
     let (hits, filled) = aliases.matches(cells);
-    hits >= 2 && hits * 2 >= filled
+    // Half the cells name columns, or at least five do (a table with thousands of extra
+    // columns still has its header).
+    hits >= 2 && (hits * 2 >= filled || hits >= 5)
 }
 
 fn is_section(text: &str) -> Option<String> {

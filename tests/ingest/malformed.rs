@@ -1,0 +1,187 @@
+use std::path::Path;
+
+use zhijian_catalog::Catalog;
+use zhijian_ingest::pipeline::ingest;
+
+const HEADER: &str =
+    "序号,企业名称,所在地,产品名称,商标,规格型号,生产日期/批号,抽查结果,主要不合格项目,承检机构";
+
+fn good_row(n: usize) -> String {
+    format!(
+        "{n},温州市恒达电器有限公司,浙江,电热水壶,恒达,HD-1718 1800W,2015.6.12,合格,/,国家日用电器质量监督检验中心"
+    )
+}
+
+fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
+    std::fs::write(dir.join(name), bytes).expect("write fixture");
+}
+
+#[test]
+fn malformed_files_are_survived_and_every_row_is_accounted_for() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let publication = root.path().join("A1-02").join("2015Q3");
+    std::fs::create_dir_all(&publication).expect("mkdir");
+    write(
+        &publication,
+        "publication.toml",
+        "title = \"测试\"\nauthority = \"国家质量监督检验检疫总局\"\npublished = 2015-10-20\ncheck_level = \"national\"\nplan_year = 2015\nscope = \"full\"\n",
+    );
+    write(
+        &publication,
+        "good.csv",
+        format!("{HEADER}\n{}\n{}\n", good_row(1), good_row(2)),
+    );
+    // A short row (lost cells) and a long row (extra cells).
+    write(
+        &publication,
+        "ragged.csv",
+        format!(
+            "{HEADER}\n1,温州市恒达电器有限公司,浙江\n{},extra,cells\n",
+            good_row(2)
+        ),
+    );
+    // An opening quote that never closes swallows the rest of the file into one cell.
+    write(
+        &publication,
+        "unterminated.csv",
+        format!(
+            "{HEADER}\n{}\n3,\"温州市恒达电器有限公司,浙江,电热水壶\n{}\n",
+            good_row(1),
+            good_row(4)
+        ),
+    );
+    write(
+        &publication,
+        "nul.csv",
+        format!(
+            "{HEADER}\n{}\n",
+            good_row(1).replace("恒达电器", "恒达\0电器")
+        ),
+    );
+    write(
+        &publication,
+        "mixed.csv",
+        format!(
+            "{HEADER}\r\n{}\n{}\r{}\r\n",
+            good_row(1),
+            good_row(2),
+            good_row(3)
+        ),
+    );
+    write(
+        &publication,
+        "bigcell.csv",
+        format!(
+            "{HEADER}\n{}\n",
+            good_row(1).replace("HD-1718 1800W", &"X".repeat(10 * 1024 * 1024))
+        ),
+    );
+    let wide_header: Vec<String> = HEADER
+        .split(',')
+        .map(str::to_owned)
+        .chain((0..3000).map(|i| format!("列{i}")))
+        .collect();
+    let wide_row: Vec<String> = good_row(1)
+        .split(',')
+        .map(str::to_owned)
+        .chain((0..3000).map(|i| i.to_string()))
+        .collect();
+    write(
+        &publication,
+        "wide.csv",
+        format!("{}\n{}\n", wide_header.join(","), wide_row.join(",")),
+    );
+    write(
+        &publication,
+        "dupheaders.csv",
+        format!("{HEADER},,企业名称\n{},,重复列\n", good_row(1)),
+    );
+    write(
+        &publication,
+        "dates.csv",
+        format!(
+            "{HEADER}\n{}\n{}\n{}\n",
+            good_row(1).replace("2015.6.12", "2024-02-30"),
+            good_row(2).replace("2015.6.12", "0000-00-00"),
+            good_row(3).replace("2015.6.12", "1e309")
+        ),
+    );
+    write(
+        &publication,
+        "garbage.csv",
+        [0x81u8, 0xFF, 0x30, 0xFF, 0x00, 0xFE].repeat(50),
+    );
+    write(&publication, "scan.pdf", b"%PDF-1.4 not a table");
+    write(&publication, "noheader.csv", "这不是表格\n只是文字\n");
+
+    let catalog = Catalog::builtin().expect("catalog");
+    let result = ingest(root.path(), &catalog, &[], &|_, _| {});
+    let r = &result.resources["A1-02"];
+    let a = &r.accounting;
+    assert_eq!(
+        a.rows_in,
+        a.published + a.rejected_total() + a.non_data_total(),
+        "{a:?}"
+    );
+    let unreadable: Vec<&str> = r.errors.iter().map(|e| e.source_file.as_str()).collect();
+    assert!(
+        unreadable.contains(&"A1-02/2015Q3/garbage.csv"),
+        "{:?}",
+        r.errors
+    );
+    assert!(
+        unreadable.contains(&"A1-02/2015Q3/scan.pdf"),
+        "{:?}",
+        r.errors
+    );
+    assert!(r.errors.iter().all(|e| !e.error.is_empty()));
+    let published_from = |file: &str| {
+        r.rows
+            .iter()
+            .filter(|row| row["source_file"] == format!("A1-02/2015Q3/{file}"))
+            .count()
+    };
+    assert_eq!(published_from("good.csv"), 2);
+    assert_eq!(
+        published_from("mixed.csv"),
+        3,
+        "mixed line ends are three rows"
+    );
+    assert_eq!(published_from("nul.csv"), 1);
+    assert_eq!(published_from("bigcell.csv"), 1);
+    assert_eq!(published_from("wide.csv"), 1);
+    assert_eq!(published_from("dupheaders.csv"), 1);
+    assert_eq!(
+        published_from("dates.csv"),
+        3,
+        "impossible dates keep the row, without a date"
+    );
+    assert!(
+        r.rows
+            .iter()
+            .filter(|row| row["source_file"] == "A1-02/2015Q3/dates.csv")
+            .all(|row| row["production_date"].is_null())
+    );
+    let rejected_in = |file: &str| {
+        r.rejects
+            .iter()
+            .filter(|x| x.source_file == format!("A1-02/2015Q3/{file}"))
+            .count()
+    };
+    assert_eq!(
+        rejected_in("ragged.csv"),
+        1,
+        "the short row is rejected: {:?}",
+        r.rejects
+    );
+    assert_eq!(
+        rejected_in("noheader.csv"),
+        2,
+        "rows of a table without a header are reported"
+    );
+    assert!(
+        r.rejects
+            .iter()
+            .all(|x| !x.reason.is_empty() && !x.field.is_empty())
+    );
+}
