@@ -1,10 +1,11 @@
 //! `zhijian`: the one binary of Zhijian open data.
 //!
 //! Subcommands appear as the issues that build them land; today: `zhijian catalog`,
-//! `zhijian synth`, `zhijian ingest` and `zhijian validate`. Flags also read `ZHIJIAN_*` environment variables.
+//! `zhijian synth`, `zhijian ingest`, `zhijian validate` and `zhijian sql`. Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
 mod ingest;
+mod sql;
 mod synth;
 
 use std::io::{self, Write};
@@ -28,6 +29,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Check raw publications without publishing: what would be rejected and why.
     Validate(ingest::ValidateArgs),
+    /// Run read-only SQL (SELECT, WITH, EXPLAIN) on the current snapshot.
+    Sql(sql::SqlArgs),
     /// Write a synthetic raw corpus of all 108 resources (and, with --truth, its ground truth).
     Synth(synth::SynthArgs),
 }
@@ -44,6 +47,9 @@ enum CliError {
     /// Ingestion could not publish.
     #[error(transparent)]
     Ingest(#[from] zhijian_ingest::IngestError),
+    /// A query was refused or failed.
+    #[error(transparent)]
+    Query(#[from] zhijian_query::QueryError),
     /// No row of the raw root could be published.
     #[error("{}: no row could be published (see the rejected rows above)", raw.display())]
     NothingPublished {
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth::run(&args, &mut io::stdout().lock()),
         Command::Ingest(args) => ingest::run_ingest(&args, &mut io::stdout().lock()),
         Command::Validate(args) => ingest::run_validate(&args, &mut io::stdout().lock()),
+        Command::Sql(args) => sql::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

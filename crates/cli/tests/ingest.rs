@@ -200,3 +200,94 @@ fn kill_9_at_any_moment_leaves_a_complete_snapshot() {
         );
     }
 }
+
+#[test]
+fn sql_reads_the_snapshot_and_refuses_anything_but_queries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (raw, truth) = corpus(dir.path());
+    let w = dir.path().join("w");
+    assert!(
+        zhijian(&["ingest", "--raw", s(&raw), "--warehouse", s(&w)])
+            .status
+            .success()
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(truth.join("summary.json")).expect("summary"))
+            .expect("json");
+    let sc_ids = [
+        "A1-02", "A1-03", "A2-01", "A2-02", "A2-03", "A2-04", "A3-01", "A3-02", "A3-04", "C2-05",
+    ];
+    let truth_rows: u64 = sc_ids
+        .iter()
+        .map(|id| {
+            summary["stats"]["resources"][id]["data"]
+                .as_u64()
+                .unwrap_or_default()
+        })
+        .sum();
+
+    let out = zhijian(&[
+        "sql",
+        "--warehouse",
+        s(&w),
+        "--format",
+        "ndjson",
+        "SELECT result, count(*) AS n FROM spot_checks GROUP BY result ORDER BY result",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ndjson"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["result"], "fail");
+    let total: u64 = lines
+        .iter()
+        .map(|l| l["n"].as_u64().unwrap_or_default())
+        .sum();
+    assert_eq!(total, truth_rows);
+
+    let out = zhijian(&[
+        "sql",
+        "--warehouse",
+        s(&w),
+        "--format",
+        "json",
+        "SELECT plan_year, failed_items FROM national_spot_checks WHERE result = 'fail' LIMIT 3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    assert_eq!(rows.as_array().map(Vec::len), Some(3));
+    assert!(rows[0]["failed_items"].is_array());
+
+    for hostile in [
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'",
+        "COPY (SELECT 1) TO '/tmp/zhijian-copy.csv'",
+        "INSERT INTO national_spot_checks SELECT * FROM national_spot_checks",
+        "SET datafusion.execution.batch_size = 1",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        "SELECT 1; DROP TABLE spot_checks",
+    ] {
+        let out = zhijian(&["sql", "--warehouse", s(&w), hostile]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{hostile} was not refused: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+    let deep = format!("SELECT {}1{}", "(".repeat(200), ")".repeat(200));
+    let out = zhijian(&["sql", "--warehouse", s(&w), &deep]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nest"));
+    assert!(!Path::new("/tmp/zhijian-copy.csv").exists());
+}
