@@ -1,12 +1,11 @@
 //! `zhijian ingest` and `zhijian validate`: raw publications to a snapshot, or a dry run
 //! that reports what would be rejected and why.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use zhijian_catalog::Catalog;
 use zhijian_ingest::pipeline::{Ingested, ingest};
 use zhijian_ingest::snapshot::publish;
@@ -58,18 +57,7 @@ fn check_resources(catalog: &Catalog, ids: &[String]) -> Result<(), CliError> {
 }
 
 fn run_pipeline(raw: &std::path::Path, catalog: &Catalog, only: &[String]) -> Ingested {
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} ingest [{bar:40}] {pos}/{len} publications {elapsed}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::progress_bar("ingest");
     let ingested = ingest(raw, catalog, only, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

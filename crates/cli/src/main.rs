@@ -61,6 +61,22 @@ enum CliError {
     Output(#[from] io::Error),
 }
 
+/// A progress bar over publications on a terminal's stderr; hidden otherwise (pipes, CI).
+pub(crate) fn progress_bar(label: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let template =
+        format!("{{spinner}} {label} [{{bar:40}}] {{pos}}/{{len}} publications {{elapsed}}");
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -1,11 +1,10 @@
 //! `zhijian synth`: writes the synthetic raw corpus (and its truth).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use zhijian_synth::{DEMO, Options, generate};
 
 use crate::CliError;
@@ -29,18 +28,7 @@ pub struct SynthArgs {
 
 pub(crate) fn run(args: &SynthArgs, out: &mut impl Write) -> Result<(), CliError> {
     let started = Instant::now();
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} synth [{bar:40}] {pos}/{len} publications {elapsed}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::progress_bar("synth");
     let opts = Options {
         raw: args.out.clone(),
         truth: args.truth.clone(),
