@@ -103,17 +103,22 @@ pub struct SpotChecks<'a> {
     placeholders: Vec<String>,
 }
 
+/// The schema's raw placeholder markers, in the form cells are compared in.
+fn placeholders(schema: &TableSchema) -> Vec<String> {
+    schema
+        .source_missing_values
+        .iter()
+        .map(|p| compact(p))
+        .collect()
+}
+
 const BRAND_PLACEHOLDERS: [&str; 6] =
     ["图形", "图案", "图形商标", "字母商标", "（图形）", "(图形)"];
 
 impl<'a> SpotChecks<'a> {
     /// A normalizer for an attachment (`file` is its name within the publication).
     pub fn new(schema: &'a TableSchema, publication: &'a Publication, file: &'a str) -> Self {
-        let placeholders = schema
-            .source_missing_values
-            .iter()
-            .map(|p| compact(p))
-            .collect();
+        let placeholders = placeholders(schema);
         Self {
             schema,
             publication,
@@ -565,11 +570,7 @@ pub struct Typed<'a> {
 impl<'a> Typed<'a> {
     /// A normalizer for a resource's attachment.
     pub fn new(schema: &'a TableSchema, publication: &'a Publication) -> Self {
-        let placeholders = schema
-            .source_missing_values
-            .iter()
-            .map(|p| compact(p))
-            .collect();
+        let placeholders = placeholders(schema);
         Self {
             schema,
             publication,
