@@ -2,6 +2,8 @@
 
 /// Spot-check rows normalize to the truth: publication rate and field agreement.
 mod accuracy;
+/// Every published Parquet file reads the same in DuckDB, polars and pyarrow.
+mod interop;
 /// Header detection and row classes agree with the truth.
 mod layout;
 /// Malformed files are survived, unreadable ones reported, and every row accounted for.

@@ -135,9 +135,9 @@ fn malformed_files_are_survived_and_every_row_is_accounted_for() {
         r.errors
     );
     assert!(r.errors.iter().all(|e| !e.error.is_empty()));
+    let rows = r.rows();
     let published_from = |file: &str| {
-        r.rows
-            .iter()
+        rows.iter()
             .filter(|row| row["source_file"] == format!("A1-02/2015Q3/{file}"))
             .count()
     };
@@ -157,8 +157,7 @@ fn malformed_files_are_survived_and_every_row_is_accounted_for() {
         "impossible dates keep the row, without a date"
     );
     assert!(
-        r.rows
-            .iter()
+        rows.iter()
             .filter(|row| row["source_file"] == "A1-02/2015Q3/dates.csv")
             .all(|row| row["production_date"].is_null())
     );
@@ -184,4 +183,40 @@ fn malformed_files_are_survived_and_every_row_is_accounted_for() {
             .iter()
             .all(|x| !x.reason.is_empty() && !x.field.is_empty())
     );
+}
+
+#[test]
+fn combined_headers_split_into_items_and_their_values() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let publication = root.path().join("A1-02").join("2019Q1");
+    std::fs::create_dir_all(&publication).expect("mkdir");
+    write(
+        &publication,
+        "publication.toml",
+        "title = \"测试\"\nauthority = \"国家市场监督管理总局\"\npublished = 2019-03-20\ncheck_level = \"national\"\nplan_year = 2019\nscope = \"fail_only\"\n",
+    );
+    write(
+        &publication,
+        "combined.csv",
+        "序号,标称生产企业名称,产品名称,商标,规格型号,不合格项目║检验结果║标准值,检验机构\n\
+         1,宁波市美佳电器有限公司,电热水壶,美佳,MJ-15,\"泄漏电流║0.92mA║≤0.75mA\n标志和说明║不符合║符合GB 4706.1\",浙江省检验院\n\
+         2,佛山市顺德区华辉电器有限公司,电风扇,华辉,FS-40,输入功率‖52W‖≤48W,广东省检验院\n",
+    );
+    let catalog = Catalog::builtin().expect("catalog");
+    let result = ingest(root.path(), &catalog, &[], &|_, _| {});
+    let r = &result.resources["A1-02"];
+    assert_eq!(r.accounting.published, 2, "{:?}", r.rejects);
+    let rows = r.rows();
+    let first = &rows[0];
+    assert_eq!(
+        first["failed_items"],
+        serde_json::json!(["泄漏电流", "标志和说明"])
+    );
+    let remarks = first["remarks"].as_str().expect("values kept in remarks");
+    assert!(
+        remarks.contains("泄漏电流：检验结果 0.92mA，标准值 ≤0.75mA"),
+        "{remarks}"
+    );
+    assert!(remarks.contains("标志和说明：检验结果 不符合"), "{remarks}");
+    assert_eq!(rows[1]["failed_items"], serde_json::json!(["输入功率"]));
 }

@@ -63,6 +63,27 @@ pub struct Layout {
 /// Separators that combine several headers in one cell (`不合格项目║检验结果║标准值`).
 const COMBINED: [&str; 5] = ["║", "‖", "||", "︱", "|"];
 
+/// The parts of a combined header (`不合格项目║检验结果║标准值` → its three names), `None` for
+/// a plain header.
+pub fn combined_parts(header: &str) -> Option<Vec<String>> {
+    let sep = COMBINED.iter().find(|sep| header.contains(*sep))?;
+    let parts: Vec<String> = header
+        .split(sep)
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    (parts.len() >= 2).then_some(parts)
+}
+
+/// Splits one value of a combined column into its parts, by whichever combining separator it
+/// uses.
+pub fn split_combined(value: &str) -> Vec<String> {
+    match COMBINED.iter().find(|sep| value.contains(*sep)) {
+        Some(sep) => value.split(sep).map(|p| p.trim().to_owned()).collect(),
+        None => vec![value.trim().to_owned()],
+    }
+}
+
 /// Header texts of a schema by key: field name, or `None` for an ignored header.
 pub struct Aliases(HashMap<String, Option<String>>);
 

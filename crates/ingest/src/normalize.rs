@@ -245,6 +245,7 @@ impl<'a> SpotChecks<'a> {
 
         // Result: the result cell, else the file's or publication's scope.
         let scope = file_scope.or_else(|| p.scope.clone());
+        t.insert("publication_scope".into(), json!(scope));
         let raw_result = cell.get("result").copied().unwrap_or_default();
         let fail = if has("result") {
             match read_result(raw_result) {
@@ -271,15 +272,28 @@ impl<'a> SpotChecks<'a> {
             }
         };
         t.insert("result".into(), json!(if fail { "fail" } else { "pass" }));
-        let items: Vec<String> = if fail {
-            split_items(cell.get("failed_items").copied().unwrap_or_default(), self)
-        } else {
-            Vec::new()
+        let mut remarks: Vec<String> = get("remarks").into_iter().collect();
+        let mut item_details = Vec::new();
+        let raw_items = cell.get("failed_items").copied().unwrap_or_default();
+        let combined = layout
+            .columns
+            .iter()
+            .find(|c| c.field.as_deref() == Some("failed_items"))
+            .and_then(|c| crate::layout::combined_parts(&c.header));
+        let items: Vec<String> = match (fail, combined) {
+            (false, _) => Vec::new(),
+            // `不合格项目║检验结果║标准值`: the item names are the failed items; the measured and
+            // limit values go to remarks, labelled by their headers, so nothing is lost.
+            (true, Some(labels)) => {
+                let (items, details) = split_combined_items(raw_items, &labels, self);
+                item_details = details;
+                items
+            }
+            (true, None) => split_items(raw_items, self),
         };
         t.insert("failed_items".into(), json!(items));
 
         // Enterprise, with 委托 notes moved to remarks.
-        let mut remarks: Vec<String> = get("remarks").into_iter().collect();
         let mut flags: Vec<&'static str> = Vec::new();
         if raw_result.contains("假冒") {
             flags.push("counterfeit_suspected");
@@ -295,6 +309,7 @@ impl<'a> SpotChecks<'a> {
             name
         });
         t.insert("enterprise".into(), json!(enterprise));
+        remarks.extend(item_details);
         if !remarks.is_empty() {
             t.insert("remarks".into(), json!(remarks.join("；")));
         }
@@ -457,6 +472,38 @@ fn split_items(text: &str, n: &SpotChecks<'_>) -> Vec<String> {
         .map(|s| restore(s.trim().trim_end_matches(['*', '＊']).trim().to_owned()))
         .filter(|s| !s.is_empty() && !n.is_placeholder(s))
         .collect()
+}
+
+/// Items of a combined column: one item per line (or `；`), each `item║value║limit`.
+/// Returns the item names and, per item with values, `item：检验结果 value，标准值 limit`.
+fn split_combined_items(
+    text: &str,
+    labels: &[String],
+    n: &SpotChecks<'_>,
+) -> (Vec<String>, Vec<String>) {
+    let mut items = Vec::new();
+    let mut details = Vec::new();
+    for segment in text.split(['\n', '\r', '；', ';']) {
+        let parts = crate::layout::split_combined(segment);
+        let Some(item) = parts
+            .first()
+            .filter(|i| !i.is_empty() && !n.is_placeholder(i))
+        else {
+            continue;
+        };
+        let values: Vec<String> = labels
+            .iter()
+            .skip(1)
+            .zip(parts.iter().skip(1))
+            .filter(|(_, v)| !v.is_empty() && !n.is_placeholder(v))
+            .map(|(label, v)| format!("{label} {v}"))
+            .collect();
+        if !values.is_empty() {
+            details.push(format!("{item}：{}", values.join("，")));
+        }
+        items.push(item.clone());
+    }
+    (items, details)
 }
 
 /// `A有限公司（委托B有限公司）` → (`A有限公司`, `委托B有限公司`).

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use arrow_array::RecordBatch;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -87,8 +88,10 @@ pub struct Source {
 /// What one resource yields.
 #[derive(Debug, Default)]
 pub struct ResourceRows {
-    /// Canonical rows, with lineage and `record_id`.
-    pub rows: Vec<Map<String, Value>>,
+    /// Canonical rows, with lineage and `record_id`, as Arrow record batches in the resource's
+    /// schema (one per publication): columnar from the start, so a resource of millions of
+    /// rows holds a fraction of the memory of row objects.
+    pub batches: Vec<RecordBatch>,
     /// Rejected rows.
     pub rejects: Vec<Reject>,
     /// Row accounting.
@@ -97,6 +100,40 @@ pub struct ResourceRows {
     pub sources: Vec<Source>,
     /// Files that could not be read.
     pub errors: Vec<FileError>,
+}
+
+impl ResourceRows {
+    /// Rows published.
+    pub fn row_count(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// The rows as JSON objects (nulls explicit, dates ISO 8601), in ingest order: for tests
+    /// and small resources; large ones are read as batches.
+    pub fn rows(&self) -> Vec<Map<String, Value>> {
+        let mut out = Vec::with_capacity(self.row_count());
+        for batch in &self.batches {
+            let mut buf = Vec::new();
+            let mut w = arrow_json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow_json::writer::JsonArray>(&mut buf);
+            if w.write(batch).and_then(|()| w.finish()).is_ok()
+                && let Ok(rows) = serde_json::from_slice::<Vec<Map<String, Value>>>(&buf)
+            {
+                out.extend(rows);
+            }
+        }
+        out
+    }
+
+    /// Appends what another part of the same resource yielded.
+    fn absorb(&mut self, other: Self) {
+        self.batches.extend(other.batches);
+        self.rejects.extend(other.rejects);
+        self.accounting.add(&other.accounting);
+        self.sources.extend(other.sources);
+        self.errors.extend(other.errors);
+    }
 }
 
 /// Everything read from a raw root, by resource id.
@@ -174,6 +211,7 @@ pub fn ingest_publication(
     let Ok(schema) = catalog.schema_of(r) else {
         return;
     };
+    let mut rows: Vec<Map<String, Value>> = Vec::new();
     let toml_path = dir.join("publication.toml");
     let publication = match std::fs::read_to_string(&toml_path)
         .map_err(|e| e.to_string())
@@ -273,7 +311,7 @@ pub fn ingest_publication(
                         m.insert("source_file".into(), json!(source_file));
                         m.insert("source_sheet".into(), json!(table.sheet));
                         m.insert("source_row".into(), json!(row.number));
-                        into.rows.push(m);
+                        rows.push(m);
                         into.accounting.published += 1;
                     }
                     Outcome::Rejected(rej) => {
@@ -302,22 +340,89 @@ pub fn ingest_publication(
             }
         }
     }
+    if rows.is_empty() {
+        return;
+    }
+    // Columnar at once: the row objects of this publication are dropped here.
+    match crate::snapshot::to_batch(&schema.to_arrow(), &rows) {
+        Ok(batch) => into.batches.push(batch),
+        Err(e) => {
+            // Cannot happen for rows the normalizers made; if it does, nothing is lost silently.
+            let n = rows.len() as u64;
+            into.accounting.published -= n;
+            *into
+                .accounting
+                .rejected
+                .entry("unrepresentable".into())
+                .or_default() += n;
+            for m in &rows {
+                into.rejects.push(Reject {
+                    source_file: m
+                        .get("source_file")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    source_sheet: m
+                        .get("source_sheet")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    source_row: m
+                        .get("source_row")
+                        .and_then(Value::as_u64)
+                        .unwrap_or_default() as u32,
+                    field: "row".into(),
+                    value: e.to_string(),
+                    reason: "unrepresentable".into(),
+                });
+            }
+        }
+    }
 }
 
 /// Ingests a whole raw root (or only some resources), calling `progress(done, total)` per
-/// publication.
+/// publication. Publications are read in parallel; the result is the same as reading them in
+/// order (their parts are joined in the order of the raw root).
 pub fn ingest(
     raw: &Path,
     catalog: &Catalog,
     only: &[String],
-    progress: &dyn Fn(usize, usize),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Ingested {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     let pubs = publications(raw, catalog, only);
+    let done = AtomicUsize::new(0);
+    let parts: Vec<(String, ResourceRows)> = pubs
+        .par_iter()
+        .map(|(resource, dir)| {
+            let mut part = ResourceRows::default();
+            ingest_publication(raw, catalog, resource, dir, &mut part);
+            let a = &part.accounting;
+            tracing::info!(
+                resource = resource.as_str(),
+                publication = %dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                rows_in = a.rows_in,
+                published = a.published,
+                rejected = a.rejected_total(),
+                non_data = a.non_data_total(),
+                unreadable_files = part.errors.len(),
+                "publication ingested"
+            );
+            for e in &part.errors {
+                tracing::warn!(
+                    source_file = e.source_file.as_str(),
+                    error = e.error.as_str(),
+                    "file unreadable"
+                );
+            }
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, pubs.len());
+            (resource.clone(), part)
+        })
+        .collect();
     let mut out = Ingested::default();
-    for (i, (resource, dir)) in pubs.iter().enumerate() {
-        let entry = out.resources.entry(resource.clone()).or_default();
-        ingest_publication(raw, catalog, resource, dir, entry);
-        progress(i + 1, pubs.len());
+    for (resource, part) in parts {
+        out.resources.entry(resource).or_default().absorb(part);
     }
     out
 }

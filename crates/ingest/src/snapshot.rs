@@ -28,7 +28,7 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use zhijian_catalog::{Catalog, SPOT_CHECK_SCHEMA};
+use zhijian_catalog::{Catalog, FieldType, TableSchema};
 
 use crate::error::{IngestError, Result};
 use crate::pipeline::{Accounting, FileError, Ingested, Source, sha256_hex};
@@ -57,6 +57,9 @@ pub struct ResourceEntry {
     pub rows: u64,
     /// The Parquet files.
     pub files: Vec<FileEntry>,
+    /// Whole-resource downloads by format (`csv`; `xlsx` when it fits one sheet), in the
+    /// Parquet file's row order.
+    pub downloads: BTreeMap<String, FileEntry>,
     /// The rejected rows, when there are any.
     pub rejects: Option<FileEntry>,
     /// Row accounting.
@@ -199,20 +202,6 @@ pub fn to_batch(
 }
 
 /// Columns a resource is sorted by: the common filters for spot checks, else the key.
-fn sort_columns(schema_name: &str, key: &[String]) -> Vec<String> {
-    if schema_name == SPOT_CHECK_SCHEMA {
-        ["product", "plan_year", "enterprise", "record_id"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
-    } else {
-        key.iter()
-            .cloned()
-            .chain(std::iter::once("record_id".to_owned()))
-            .collect()
-    }
-}
-
 fn parquet_bytes(
     batch: &RecordBatch,
     sort: &[String],
@@ -242,6 +231,131 @@ fn parquet_bytes(
     Ok(out)
 }
 
+/// Rows an XLSX sheet holds below its header (Excel's limit is 1,048,576 rows).
+const XLSX_MAX_ROWS: u64 = 1_048_575;
+
+/// A cell's text in CSV and XLSX downloads: lists joined by the field's delimiter.
+fn cell_text(value: Option<&Value>, delimiter: &str) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| cell_text(Some(v), delimiter))
+            .collect::<Vec<_>>()
+            .join(delimiter),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn delimiter(field: &zhijian_catalog::Field) -> &str {
+    field.delimiter.as_deref().unwrap_or(";")
+}
+
+/// Rows of a batch as JSON objects, a slice at a time (bounded memory for any size).
+fn for_each_row(
+    batch: &RecordBatch,
+    mut f: impl FnMut(&Map<String, Value>) -> std::result::Result<(), String>,
+) -> std::result::Result<(), String> {
+    const CHUNK: usize = 8192;
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let len = CHUNK.min(batch.num_rows() - offset);
+        let mut buf = Vec::new();
+        {
+            let mut w = arrow_json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow_json::writer::JsonArray>(&mut buf);
+            w.write(&batch.slice(offset, len))
+                .map_err(|e| e.to_string())?;
+            w.finish().map_err(|e| e.to_string())?;
+        }
+        let rows: Vec<Map<String, Value>> =
+            serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
+        for row in &rows {
+            f(row)?;
+        }
+        offset += len;
+    }
+    Ok(())
+}
+
+/// The resource as UTF-8 CSV (the Table Schema's field names as header; lists joined by the
+/// field's `delimiter`, as the schema declares), in the Parquet file's row order.
+fn csv_bytes(schema: &TableSchema, batch: &RecordBatch) -> std::result::Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(schema.fields.iter().map(|f| f.name.as_str()))
+        .map_err(|e| e.to_string())?;
+    for_each_row(batch, |row| {
+        w.write_record(
+            schema
+                .fields
+                .iter()
+                .map(|f| cell_text(row.get(&f.name), delimiter(f))),
+        )
+        .map_err(|e| e.to_string())
+    })?;
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// The resource as one XLSX sheet: a header of field names, typed cells (numbers as numbers,
+/// dates as dates), lists joined by the field's delimiter; fixed document dates so the
+/// bytes are reproducible.
+fn xlsx_bytes(
+    schema: &TableSchema,
+    title: &str,
+    batch: &RecordBatch,
+) -> std::result::Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let mut wb = Workbook::new();
+    let fixed = ExcelDateTime::from_ymd(2020, 1, 1).map_err(e)?;
+    wb.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&fixed)
+            .set_title(title)
+            .set_author("zhijian"),
+    );
+    let bold = Format::new().set_bold();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    // Rows go to a temporary file as they are written: constant memory for a full sheet.
+    let ws = wb.add_worksheet_with_constant_memory().map_err(e)?;
+    for (c, f) in schema.fields.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, &f.name, &bold)
+            .map_err(e)?;
+    }
+    let mut r = 0u32;
+    for_each_row(batch, |row| {
+        r += 1;
+        for (c, f) in schema.fields.iter().enumerate() {
+            let c = c as u16;
+            match (f.field_type, row.get(&f.name)) {
+                (_, None | Some(Value::Null)) => {}
+                (FieldType::Date, Some(Value::String(iso))) => {
+                    match ExcelDateTime::parse_from_str(iso) {
+                        Ok(d) => ws.write_datetime_with_format(r, c, d, &date).map(|_| ()),
+                        Err(_) => ws.write_string(r, c, iso).map(|_| ()),
+                    }
+                    .map_err(e)?;
+                }
+                (_, Some(Value::Number(n))) => {
+                    ws.write_number(r, c, n.as_f64().unwrap_or_default())
+                        .map_err(e)?;
+                }
+                (_, Some(Value::Bool(b))) => {
+                    ws.write_boolean(r, c, *b).map_err(e)?;
+                }
+                (_, value) => {
+                    ws.write_string(r, c, cell_text(value, delimiter(f)))
+                        .map_err(e)?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    wb.save_to_buffer().map_err(e)
+}
+
 /// Writes a content-addressed file unless it exists; returns its entry.
 fn put(warehouse: &Path, dir: &str, ext: &str, bytes: &[u8], rows: u64) -> Result<FileEntry> {
     let sha = sha256_hex(bytes);
@@ -261,106 +375,19 @@ fn put(warehouse: &Path, dir: &str, ext: &str, bytes: &[u8], rows: u64) -> Resul
 
 /// Publishes a new snapshot of what was ingested and points `CURRENT` at it.
 pub fn publish(warehouse: &Path, catalog: &Catalog, ingested: &Ingested) -> Result<Manifest> {
-    let mut resources = BTreeMap::new();
-    let mut errors: Vec<FileError> = Vec::new();
-    for (id, data) in &ingested.resources {
-        errors.extend(data.errors.iter().cloned());
-        let resource = catalog.resource(id).map_err(|e| IngestError::Publish {
-            resource: id.clone(),
-            problem: e.to_string(),
-        })?;
-        let schema = catalog
-            .schema_of(resource)
-            .map_err(|e| IngestError::Publish {
-                resource: id.clone(),
-                problem: e.to_string(),
-            })?;
-        let arrow = schema.to_arrow();
-        let batch = to_batch(&arrow, &data.rows).map_err(|e| IngestError::Publish {
-            resource: id.clone(),
-            problem: e.to_string(),
-        })?;
-        let sort = sort_columns(&resource.schema, &schema.primary_key);
-        let sort_cols: Vec<arrow_ord::sort::SortColumn> = sort
-            .iter()
-            .filter_map(|c| batch.column_by_name(c))
-            .map(|values| arrow_ord::sort::SortColumn {
-                values: values.clone(),
-                options: None,
-            })
-            .collect();
-        let batch = if batch.num_rows() > 1 {
-            let idx = arrow_ord::sort::lexsort_to_indices(&sort_cols, None).map_err(|e| {
-                IngestError::Publish {
-                    resource: id.clone(),
-                    problem: e.to_string(),
-                }
-            })?;
-            arrow_select::take::take_record_batch(&batch, &idx).map_err(|e| {
-                IngestError::Publish {
-                    resource: id.clone(),
-                    problem: e.to_string(),
-                }
-            })?
-        } else {
-            batch
-        };
-        let bytes = parquet_bytes(&batch, &sort).map_err(|e| IngestError::Publish {
-            resource: id.clone(),
-            problem: e.to_string(),
-        })?;
-        // The Rust writer has no page checksums: read the file back before publishing it.
-        let back = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            bytes::Bytes::from(bytes.clone()),
-        )
-        .map_err(|e| IngestError::Publish {
-            resource: id.clone(),
-            problem: e.to_string(),
-        })?;
-        let rows_back = back.metadata().file_metadata().num_rows() as u64;
-        if rows_back != data.rows.len() as u64 {
-            return Err(IngestError::Publish {
-                resource: id.clone(),
-                problem: format!("wrote {} rows, read back {rows_back}", data.rows.len()),
-            });
-        }
-        let file = put(warehouse, "data", "parquet", &bytes, rows_back)?;
-        let rejects = if data.rejects.is_empty() {
-            None
-        } else {
-            let mut nd = Vec::new();
-            for r in &data.rejects {
-                serde_json::to_writer(&mut nd, r).map_err(|e| IngestError::Publish {
-                    resource: id.clone(),
-                    problem: e.to_string(),
-                })?;
-                nd.push(b'\n');
-            }
-            Some(put(
-                warehouse,
-                "rejects",
-                "ndjson",
-                &nd,
-                data.rejects.len() as u64,
-            )?)
-        };
-        resources.insert(
-            id.clone(),
-            ResourceEntry {
-                table: resource.table.clone(),
-                schema: resource.schema.clone(),
-                rows: rows_back,
-                files: vec![file],
-                rejects,
-                accounting: serde_json::to_value(&data.accounting).unwrap_or_default(),
-                sources: data
-                    .sources
-                    .iter()
-                    .map(|s: &Source| serde_json::to_value(s).unwrap_or_default())
-                    .collect(),
-            },
-        );
-    }
+    use rayon::prelude::*;
+    let errors: Vec<FileError> = ingested
+        .resources
+        .values()
+        .flat_map(|r| r.errors.iter().cloned())
+        .collect();
+    // Resources are sorted, compressed and written in parallel; the manifest is the same.
+    let entries: Vec<(String, ResourceEntry)> = ingested
+        .resources
+        .par_iter()
+        .map(|(id, data)| publish_resource(warehouse, catalog, id, data))
+        .collect::<Result<_>>()?;
+    let resources: BTreeMap<String, ResourceEntry> = entries.into_iter().collect();
     let totals: Accounting = ingested.totals();
     let mut manifest = Manifest {
         id: String::new(),
@@ -384,7 +411,181 @@ pub fn publish(warehouse: &Path, catalog: &Catalog, ingested: &Ingested) -> Resu
         &warehouse.join("CURRENT"),
         format!("{}\n", manifest.id).as_bytes(),
     )?;
+    append_history(warehouse, &manifest.id)?;
+    tracing::info!(
+        snapshot = manifest.id.as_str(),
+        warehouse = %warehouse.display(),
+        resources = manifest.resources.len(),
+        published = totals.published,
+        "snapshot published"
+    );
     Ok(manifest)
+}
+
+/// Sorts, writes and verifies one resource's Parquet file and its rejects.
+fn publish_resource(
+    warehouse: &Path,
+    catalog: &Catalog,
+    id: &str,
+    data: &crate::pipeline::ResourceRows,
+) -> Result<(String, ResourceEntry)> {
+    let resource = catalog.resource(id).map_err(|e| IngestError::Publish {
+        resource: id.to_owned(),
+        problem: e.to_string(),
+    })?;
+    let schema = catalog
+        .schema_of(resource)
+        .map_err(|e| IngestError::Publish {
+            resource: id.to_owned(),
+            problem: e.to_string(),
+        })?;
+    let arrow = schema.to_arrow();
+    let arrow = Arc::new(arrow);
+    let batch = arrow_select::concat::concat_batches(&arrow, &data.batches).map_err(|e| {
+        IngestError::Publish {
+            resource: id.to_owned(),
+            problem: e.to_string(),
+        }
+    })?;
+    let published = batch.num_rows();
+    let sort = zhijian_catalog::sort_order(&resource.schema, &schema.primary_key);
+    let sort_cols: Vec<arrow_ord::sort::SortColumn> = sort
+        .iter()
+        .filter_map(|c| batch.column_by_name(c))
+        .map(|values| arrow_ord::sort::SortColumn {
+            values: values.clone(),
+            options: None,
+        })
+        .collect();
+    let batch = if batch.num_rows() > 1 {
+        let idx = arrow_ord::sort::lexsort_to_indices(&sort_cols, None).map_err(|e| {
+            IngestError::Publish {
+                resource: id.to_owned(),
+                problem: e.to_string(),
+            }
+        })?;
+        arrow_select::take::take_record_batch(&batch, &idx).map_err(|e| IngestError::Publish {
+            resource: id.to_owned(),
+            problem: e.to_string(),
+        })?
+    } else {
+        batch
+    };
+    let bytes = parquet_bytes(&batch, &sort).map_err(|e| IngestError::Publish {
+        resource: id.to_owned(),
+        problem: e.to_string(),
+    })?;
+    // The Rust writer has no page checksums: read the file back before publishing it.
+    let back = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        bytes::Bytes::from(bytes.clone()),
+    )
+    .map_err(|e| IngestError::Publish {
+        resource: id.to_owned(),
+        problem: e.to_string(),
+    })?;
+    let rows_back = back.metadata().file_metadata().num_rows() as u64;
+    if rows_back != published as u64 {
+        return Err(IngestError::Publish {
+            resource: id.to_owned(),
+            problem: format!("wrote {published} rows, read back {rows_back}"),
+        });
+    }
+    let file = put(warehouse, "data", "parquet", &bytes, rows_back)?;
+    let publish_err = |e: String| IngestError::Publish {
+        resource: id.to_owned(),
+        problem: e,
+    };
+    let mut downloads = BTreeMap::new();
+    let csv = csv_bytes(schema, &batch).map_err(publish_err)?;
+    downloads.insert(
+        "csv".to_owned(),
+        put(warehouse, "downloads", "csv", &csv, rows_back)?,
+    );
+    if rows_back < XLSX_MAX_ROWS {
+        let xlsx = xlsx_bytes(schema, &resource.title_zh, &batch).map_err(publish_err)?;
+        downloads.insert(
+            "xlsx".to_owned(),
+            put(warehouse, "downloads", "xlsx", &xlsx, rows_back)?,
+        );
+    }
+    let rejects = if data.rejects.is_empty() {
+        None
+    } else {
+        let mut nd = Vec::new();
+        for r in &data.rejects {
+            serde_json::to_writer(&mut nd, r).map_err(|e| IngestError::Publish {
+                resource: id.to_owned(),
+                problem: e.to_string(),
+            })?;
+            nd.push(b'\n');
+        }
+        Some(put(
+            warehouse,
+            "rejects",
+            "ndjson",
+            &nd,
+            data.rejects.len() as u64,
+        )?)
+    };
+    Ok((
+        id.to_owned(),
+        ResourceEntry {
+            table: resource.table.clone(),
+            schema: resource.schema.clone(),
+            rows: rows_back,
+            files: vec![file],
+            downloads,
+            rejects,
+            accounting: serde_json::to_value(&data.accounting).unwrap_or_default(),
+            sources: data
+                .sources
+                .iter()
+                .map(|s: &Source| serde_json::to_value(s).unwrap_or_default())
+                .collect(),
+        },
+    ))
+}
+
+/// Appends `{"id", "published_at"}` to `snapshots/history.ndjson`, the list of snapshots in the
+/// order they became current (kept outside the manifests, so that re-ingesting the same input
+/// still yields the same snapshot id).
+fn append_history(warehouse: &Path, id: &str) -> Result<()> {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let line = serde_json::json!({ "id": id, "published_at": rfc3339(secs) }).to_string();
+    let path = warehouse.join("snapshots").join("history.ndjson");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    writeln!(f, "{line}").map_err(io(&path))?;
+    f.sync_all().map_err(io(&path))
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The current snapshot's manifest, if any.

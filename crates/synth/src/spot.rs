@@ -744,6 +744,7 @@ impl<'a> Table<'a> {
         t.insert("plan_year".into(), json!(m.plan_year));
         t.insert("round".into(), json!(m.round));
         t.insert("campaign".into(), json!(m.campaign));
+        t.insert("publication_scope".into(), json!(self.scope));
 
         let ent_name = if self.gbk {
             &b.enterprise.name_gbk
