@@ -15,6 +15,25 @@ pub const EXPECTED_COUNTS: (usize, usize, usize) = (6, 24, 108);
 /// The schema that all spot-check resources share (DESIGN §5).
 pub const SPOT_CHECK_SCHEMA: &str = "spot_checks";
 
+/// The columns a resource's Parquet file is sorted by (ascending, nulls first): the common
+/// listing filters of spot checks, otherwise the primary key; `record_id` last, so the order
+/// is total. Ingest writes in this order and the query side declares it to DataFusion.
+pub fn sort_order(schema_name: &str, primary_key: &[String]) -> Vec<String> {
+    if schema_name == SPOT_CHECK_SCHEMA {
+        ["product", "plan_year", "enterprise", "record_id"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    } else {
+        primary_key
+            .iter()
+            .filter(|k| *k != "record_id")
+            .cloned()
+            .chain(std::iter::once("record_id".to_owned()))
+            .collect()
+    }
+}
+
 /// The catalog file, relative to the schemas directory.
 pub const CATALOG_FILE: &str = "catalog.toml";
 

@@ -18,7 +18,7 @@ pub mod schema;
 
 pub use catalog::{
     CATALOG_FILE, Catalog, CatalogInfo, Category, EXPECTED_COUNTS, Frequency, Resource,
-    SPOT_CHECK_SCHEMA, Subcategory, TABLES_DIR,
+    SPOT_CHECK_SCHEMA, Subcategory, TABLES_DIR, sort_order,
 };
 pub use error::{CatalogError, Result};
 pub use schema::{Field, FieldType, LINEAGE_FIELDS, TableSchema, header_key};

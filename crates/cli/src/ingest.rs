@@ -104,23 +104,34 @@ fn summary(out: &mut impl Write, ingested: &Ingested) -> Result<(), CliError> {
 }
 
 pub(crate) fn run_ingest(args: &IngestArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let started = Instant::now();
     let catalog = Catalog::builtin()?;
     check_resources(&catalog, &args.resources)?;
-    let ingested = run_pipeline(&args.raw, &catalog, &args.resources);
+    ingest_into(&args.raw, &args.warehouse, &catalog, &args.resources, out)
+}
+
+/// Ingests `raw` into a new snapshot of `warehouse`, printing the summary table.
+pub(crate) fn ingest_into(
+    raw: &std::path::Path,
+    warehouse: &std::path::Path,
+    catalog: &Catalog,
+    only: &[String],
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let started = Instant::now();
+    let ingested = run_pipeline(raw, catalog, only);
     summary(out, &ingested)?;
     let totals = ingested.totals();
     if totals.published == 0 {
         return Err(CliError::NothingPublished {
-            raw: args.raw.clone(),
+            raw: raw.to_path_buf(),
         });
     }
-    let manifest = publish(&args.warehouse, &catalog, &ingested)?;
+    let manifest = publish(warehouse, catalog, &ingested)?;
     writeln!(
         out,
         "snapshot {} published to {} ({} rows in = {} published + {} rejected + {} non-data) in {:.1} s",
         manifest.id,
-        args.warehouse.display(),
+        warehouse.display(),
         totals.rows_in,
         totals.published,
         totals.rejected_total(),

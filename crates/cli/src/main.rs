@@ -1,10 +1,12 @@
 //! `zhijian`: the one binary of Zhijian open data.
 //!
-//! Subcommands appear as the issues that build them land; today: `zhijian catalog`,
-//! `zhijian synth`, `zhijian ingest`, `zhijian validate` and `zhijian sql`. Flags also read `ZHIJIAN_*` environment variables.
+//! `zhijian serve` (the data API; builds the demo snapshot on first run), `zhijian ingest`,
+//! `zhijian validate`, `zhijian sql`, `zhijian synth`, `zhijian catalog` and `zhijian openapi`.
+//! Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
 mod ingest;
+mod serve;
 mod sql;
 mod synth;
 
@@ -23,6 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the data API on the current snapshot (with none yet, build the demo snapshot first).
+    Serve(serve::ServeArgs),
     /// Print the catalog: 6 categories → 24 subcategories → 108 resources, or one resource's schema.
     Catalog(catalog::CatalogArgs),
     /// Ingest raw publications into a new immutable snapshot (rejected rows are reported).
@@ -31,6 +35,8 @@ enum Command {
     Validate(ingest::ValidateArgs),
     /// Run read-only SQL (SELECT, WITH, EXPLAIN) on the current snapshot.
     Sql(sql::SqlArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `/openapi.json` serves).
+    Openapi,
     /// Write a synthetic raw corpus of all 108 resources (and, with --truth, its ground truth).
     Synth(synth::SynthArgs),
 }
@@ -56,6 +62,14 @@ enum CliError {
         /// The raw root.
         raw: std::path::PathBuf,
     },
+    /// The server could not listen or stopped with an error.
+    #[error("cannot serve on {addr}: {source}")]
+    Serve {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] io::Error),
@@ -77,9 +91,35 @@ pub(crate) fn progress_bar(label: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Structured logs on stderr: JSON lines when stderr is not a terminal (CI, services, pipes),
+/// compact text otherwise. `ZHIJIAN_LOG` filters (`info`, `zhijian_ingest=debug`, …); on a
+/// terminal the default is `warn`, so progress bars are not interleaved with per-publication
+/// lines.
+fn init_logs() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let terminal = io::stderr().is_terminal();
+    let filter = EnvFilter::try_from_env("ZHIJIAN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(if terminal { "warn" } else { "info" }));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr);
+    let _ = if terminal {
+        builder.compact().try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(&args, &mut io::stdout().lock()),
+        Command::Openapi => io::stdout()
+            .lock()
+            .write_all(zhijian_server::openapi_json().as_bytes())
+            .map_err(CliError::from),
         Command::Catalog(args) => catalog::run(&args, &mut io::stdout().lock()),
         Command::Synth(args) => synth::run(&args, &mut io::stdout().lock()),
         Command::Ingest(args) => ingest::run_ingest(&args, &mut io::stdout().lock()),

@@ -91,6 +91,21 @@ fn ingest_accounts_for_every_row_and_is_reproducible() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Off a terminal, stderr carries one JSON log line per publication and one for the snapshot.
+    let logs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?}: {e}")))
+        .collect();
+    let publications = logs
+        .iter()
+        .filter(|l| l["message"] == "publication ingested")
+        .count();
+    assert!(publications >= 108, "{publications} publication log lines");
+    assert!(
+        logs.iter()
+            .any(|l| l["message"] == "snapshot published" && l["snapshot"].is_string()),
+        "no snapshot log line"
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(truth.join("summary.json")).expect("truth summary"))

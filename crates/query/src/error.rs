@@ -19,6 +19,30 @@ pub enum QueryError {
         /// What is wrong.
         problem: String,
     },
+    /// A request parameter is wrong: which, its value, what is wrong, and what is allowed.
+    #[error("parameter `{parameter}`: {problem}")]
+    BadParameter {
+        /// The parameter (a field name, `field__op`, or a reserved `_name`).
+        parameter: String,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+        /// The values, fields or operators that are allowed, when a list helps.
+        allowed: Vec<String>,
+    },
+    /// No resource has this id.
+    #[error("no resource `{id}`")]
+    UnknownResource {
+        /// The id asked for.
+        id: String,
+    },
+    /// No snapshot has this id.
+    #[error("no snapshot `{id}`")]
+    UnknownSnapshot {
+        /// The id asked for.
+        id: String,
+    },
     /// The SQL is refused before DataFusion sees it.
     #[error("query refused: {reason}")]
     Refused {

@@ -5,12 +5,19 @@
 //! of the current snapshot by its table name, and the `spot_checks` view over the ten
 //! spot-check resources), what SQL is allowed (SELECT, WITH and EXPLAIN only, enforced by
 //! DataFusion's own `SQLOptions`, recursive CTEs off, bounded text size and nesting) and how
-//! results stream out (NDJSON, JSON, CSV, a text table). It knows nothing of HTTP.
+//! results stream out (NDJSON, JSON, CSV, a text table), and what the data API asks of a
+//! snapshot: the typed filter grammar ([`filter`]), pages with keyset cursors, exact counts,
+//! facets and pass-rate statistics ([`api`]), and the warehouse of snapshots that picks up a
+//! new one without restart ([`warehouse`]). It knows nothing of HTTP.
 
+pub mod api;
 mod error;
+pub mod filter;
 mod output;
 mod session;
+pub mod warehouse;
 
 pub use error::{QueryError, Result};
 pub use output::{Format, write_stream};
 pub use session::{MAX_NESTING, MAX_SQL_BYTES, Snapshot, guarded_sql, open};
+pub use warehouse::{SnapshotView, Warehouse};

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The data API over HTTP, side by side with DuckDB in-process on the same Parquet files.
+
+    benches/harness/api_vs_duckdb.py --zhijian target/release/zhijian [--scale 5000000]
+        [--work DIR]   # keeps the corpus and warehouse between runs
+
+1. `zhijian synth` writes a corpus of about --scale spot-check rows and `zhijian ingest`
+   publishes it (skipped when --work already holds a snapshot).
+2. `zhijian serve` serves it; DuckDB opens the same Parquet files of the snapshot.
+3. Ten typical requests run --repeat times each (after two warm-ups) over keep-alive HTTP, and
+   their SQL equivalents in DuckDB; medians and the ratio ours/DuckDB are printed.
+4. wrk (when installed) loads the server with a point lookup and a filtered page, 4 connections
+   for 10 s on loopback; the server's peak RSS is read from /proc.
+
+Figures are ratios measured in the same run on the same machine (PERFORMANCE.md: medians move
+3-4x between runs on a shared machine).
+"""
+import argparse, http.client, json, os, pathlib, shutil, statistics, subprocess, sys, tempfile
+import time, urllib.parse
+
+import duckdb
+
+SORT = ["product", "plan_year", "enterprise", "record_id"]
+
+
+def q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def cursor(snapshot: str, values: list) -> str:
+    doc = json.dumps({"s": snapshot, "o": ",".join(SORT), "v": values}, ensure_ascii=False,
+                     separators=(",", ":"))
+    return doc.encode("utf-8").hex()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zhijian", required=True)
+    ap.add_argument("--scale", type=int, default=5_000_000)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--port", type=int, default=18_080)
+    ap.add_argument("--work")
+    args = ap.parse_args()
+    work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="zhijian-api-bench-"))
+    raw, warehouse = work / "raw", work / "warehouse"
+    report = {"scale": args.scale}
+    if not (warehouse / "CURRENT").exists():
+        if not raw.exists():
+            subprocess.run([args.zhijian, "synth", "--out", raw, "--scale", str(args.scale),
+                            "--seed", str(args.seed)], check=True, stdout=subprocess.DEVNULL)
+        t0 = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-v", args.zhijian, "ingest", "--raw", raw,
+                            "--warehouse", warehouse], capture_output=True, text=True,
+                           env={**os.environ, "ZHIJIAN_LOG": "warn"})
+        if r.returncode != 0:
+            sys.exit(r.stdout + r.stderr)
+        rss = [l for l in r.stderr.splitlines() if "Maximum resident" in l]
+        report["ingest"] = {"seconds": round(time.perf_counter() - t0, 1),
+                            "peak_rss_mib": int(rss[0].split()[-1]) // 1024 if rss else None}
+    snapshot = (warehouse / "CURRENT").read_text().strip()
+    manifest = json.loads((warehouse / "snapshots" / f"{snapshot}.json").read_text())
+    spot_files = [str(warehouse / r["files"][0]["path"]) for r in manifest["resources"].values()
+                  if r["schema"] == "spot_checks"]
+    a102 = str(warehouse / manifest["resources"]["A1-02"]["files"][0]["path"])
+    rows = sum(r["rows"] for r in manifest["resources"].values() if r["schema"] == "spot_checks")
+    report["spot_check_rows"] = rows
+
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW spot_checks AS SELECT * FROM read_parquet({spot_files!r})")
+    con.execute(f"CREATE VIEW a102 AS SELECT * FROM read_parquet('{a102}')")
+    rid = con.execute("SELECT record_id FROM a102 USING SAMPLE 1 ROWS").fetchone()[0]
+    product = con.execute("SELECT product, count(*) c FROM spot_checks WHERE result = 'fail' "
+                          "GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()[0]
+    deep = con.execute(f"SELECT {', '.join(SORT)} FROM spot_checks ORDER BY "
+                       f"{', '.join(c + ' ASC NULLS FIRST' for c in SORT)} "
+                       f"LIMIT 1 OFFSET {min(100_000, rows // 2)}").fetchone()
+    deep_values = [deep[0], deep[1], deep[2], deep[3]]
+    keyset = " OR ".join(
+        "(" + " AND ".join(
+            [f"{SORT[j]} = {q(str(deep_values[j])) if isinstance(deep_values[j], str) else deep_values[j]}"
+             for j in range(i)]
+            + [f"{SORT[i]} > {q(str(deep_values[i])) if isinstance(deep_values[i], str) else deep_values[i]}"]) + ")"
+        for i in range(4))
+    order = ", ".join(c + " ASC NULLS FIRST" for c in SORT)
+    out_csv = work / "duck.csv"
+    P = urllib.parse.quote
+    cases = [
+        ("point lookup by record_id",
+         f"/api/v1/resources/A1-02/rows?record_id={rid}&_count=none",
+         f"SELECT * FROM a102 WHERE record_id = '{rid}'"),
+        ("filter + sort page",
+         f"/api/v1/resources/spot_checks/rows?product={P(product)}&result=fail&_sort=-announced_on&_limit=50&_count=none",
+         f"SELECT * FROM spot_checks WHERE product = {q(product)} AND result = 'fail' "
+         f"ORDER BY announced_on DESC NULLS LAST, record_id LIMIT 51"),
+        ("company-name substring",
+         f"/api/v1/resources/spot_checks/rows?enterprise__contains={P('美的')}&_limit=50&_count=none",
+         f"SELECT * FROM spot_checks WHERE strpos(enterprise, '美的') > 0 ORDER BY {order} LIMIT 51"),
+        ("facet",
+         "/api/v1/resources/spot_checks/facets?_facet=product&_facet_size=20",
+         "WITH g AS (SELECT product AS value, count(*) AS count FROM spot_checks GROUP BY 1) "
+         "SELECT value, count, (SELECT count(*) FROM g), (SELECT sum(count) FROM g) FROM g "
+         "ORDER BY count DESC, value LIMIT 21"),
+        ("pass-rate stats by year",
+         "/api/v1/spot-checks/stats?group_by=plan_year",
+         "SELECT plan_year, sum(CASE WHEN publication_scope = 'full' THEN 1 ELSE 0 END), "
+         "sum(CASE WHEN publication_scope = 'full' AND result = 'fail' THEN 1 ELSE 0 END), "
+         "sum(CASE WHEN publication_scope = 'fail_only' AND result = 'fail' THEN 1 ELSE 0 END), count(*) "
+         "FROM spot_checks GROUP BY 1 ORDER BY 1"),
+        ("deep keyset page",
+         f"/api/v1/resources/spot_checks/rows?_limit=100&_count=none&_cursor={cursor(snapshot, deep_values)}",
+         f"SELECT * FROM spot_checks WHERE {keyset} ORDER BY {order} LIMIT 101"),
+        ("count",
+         "/api/v1/resources/spot_checks/rows?plan_year__gte=2020&_limit=1",
+         "SELECT count(*) FROM spot_checks WHERE plan_year >= 2020"),
+        ("top failing enterprises",
+         "/api/v1/resources/spot_checks/facets?_facet=enterprise&result=fail&_facet_size=10",
+         "WITH g AS (SELECT enterprise AS value, count(*) AS count FROM spot_checks WHERE result = 'fail' GROUP BY 1) "
+         "SELECT value, count, (SELECT count(*) FROM g), (SELECT sum(count) FROM g) FROM g "
+         "ORDER BY count DESC, value LIMIT 11"),
+        ("distinct enterprises",
+         "/api/v1/resources/spot_checks/facets?_facet=enterprise&_facet_size=1",
+         "SELECT count(DISTINCT enterprise) FROM spot_checks"),
+        ("full filtered CSV export",
+         "/api/v1/resources/spot_checks/rows?result=fail&_format=csv",
+         f"COPY (SELECT * REPLACE (array_to_string(failed_items, ';') AS failed_items, "
+         f"array_to_string(flags, ';') AS flags) FROM spot_checks WHERE result = 'fail' ORDER BY {order}) "
+         f"TO '{out_csv}' (FORMAT csv, HEADER)"),
+    ]
+
+    server = subprocess.Popen([args.zhijian, "serve", "--warehouse", warehouse, "--addr",
+                               f"127.0.0.1:{args.port}"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "ZHIJIAN_LOG": "warn"})
+    try:
+        for _ in range(300):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
+
+        def get(path: str) -> None:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise SystemExit(f"{path}: {r.status} {body[:300]!r}")
+
+        results = []
+        for name, path, sql in cases:
+            ours, theirs = [], []
+            for i in range(args.repeat + 2):
+                t0 = time.perf_counter(); get(path); t = time.perf_counter() - t0
+                if i >= 2: ours.append(t)
+                t0 = time.perf_counter(); con.execute(sql).fetchall(); t = time.perf_counter() - t0
+                if i >= 2: theirs.append(t)
+            o, d = statistics.median(ours), statistics.median(theirs)
+            results.append({"request": name, "zhijian_http_ms": round(o * 1000, 2),
+                            "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)})
+        report["requests"] = results
+
+        if shutil.which("wrk"):
+            loads = {}
+            for name, path in (("point lookup", cases[0][1]), ("filter + sort page", cases[1][1])):
+                r = subprocess.run(["wrk", "-t2", "-c4", "-d10s", f"http://127.0.0.1:{args.port}{path}"],
+                                   capture_output=True, text=True)
+                line = [l for l in r.stdout.splitlines() if l.startswith("Requests/sec")]
+                loads[name] = float(line[0].split()[-1]) if line else r.stdout
+            report["requests_per_s_wrk_4_connections"] = loads
+        status = pathlib.Path(f"/proc/{server.pid}/status").read_text()
+        hwm = [l for l in status.splitlines() if l.startswith("VmHWM")]
+        report["server_peak_rss_mib"] = int(hwm[0].split()[1]) // 1024 if hwm else None
+        report["duckdb"] = duckdb.__version__
+    finally:
+        server.terminate()
+        server.wait()
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

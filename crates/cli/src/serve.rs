@@ -1,0 +1,103 @@
+//! `zhijian serve`: the data API over the warehouse's current snapshot. With no snapshot yet,
+//! it first builds the demo one: the shipped raw corpus (generated into `datasets/raw` when
+//! missing, byte for byte the same on every machine) is ingested into the warehouse.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use zhijian_catalog::Catalog;
+
+use crate::CliError;
+
+/// Arguments of `zhijian serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The warehouse whose current snapshot to serve.
+    #[arg(
+        long,
+        env = "ZHIJIAN_WAREHOUSE",
+        value_name = "DIR",
+        default_value = "datasets/warehouse"
+    )]
+    warehouse: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "ZHIJIAN_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Raw corpus to build the first snapshot from when the warehouse has none (generated
+    /// here with the demo scale and seed when missing).
+    #[arg(
+        long,
+        env = "ZHIJIAN_RAW",
+        value_name = "DIR",
+        default_value = "datasets/raw"
+    )]
+    raw: PathBuf,
+    /// Base URL for links in responses (default: `http://<addr>`).
+    #[arg(long, env = "ZHIJIAN_BASE_URL")]
+    base_url: Option<String>,
+}
+
+pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let catalog = Arc::new(Catalog::builtin()?);
+    if zhijian_query::warehouse::current_id(&args.warehouse).is_none() {
+        if !args.raw.join("A1-02").is_dir() {
+            writeln!(
+                out,
+                "no raw corpus at {}: generating the demo corpus (scale {}, seed {})",
+                args.raw.display(),
+                zhijian_synth::DEMO.0,
+                zhijian_synth::DEMO.1
+            )?;
+            out.flush()?;
+            let bar = crate::progress_bar("synth");
+            let opts = zhijian_synth::Options {
+                raw: args.raw.clone(),
+                truth: None,
+                scale: zhijian_synth::DEMO.0,
+                seed: zhijian_synth::DEMO.1,
+            };
+            zhijian_synth::generate(&opts, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+        }
+        writeln!(
+            out,
+            "no snapshot in {}: ingesting {}",
+            args.warehouse.display(),
+            args.raw.display()
+        )?;
+        out.flush()?;
+        crate::ingest::ingest_into(&args.raw, &args.warehouse, &catalog, &[], out)?;
+    }
+    let base = args
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    let state = Arc::new(zhijian_server::AppState::new(
+        args.warehouse.clone(),
+        catalog,
+        &base,
+    ));
+    writeln!(
+        out,
+        "serving {} on {base} (API docs: {base}/docs)",
+        args.warehouse.display()
+    )?;
+    out.flush()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(16 * 1024 * 1024)
+        .enable_all()
+        .build()?;
+    runtime
+        .block_on(zhijian_server::serve(state, args.addr))
+        .map_err(|source| CliError::Serve {
+            addr: args.addr,
+            source,
+        })?;
+    Ok(())
+}

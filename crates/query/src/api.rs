@@ -1,0 +1,777 @@
+//! What the data API asks of a snapshot: filtered rows (a page with a keyset cursor, or the
+//! whole result as a stream), exact counts, facets and pass-rate statistics.
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::dataframe::DataFrame;
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use zhijian_catalog::{Catalog, FieldType, SPOT_CHECK_SCHEMA, TableSchema, sort_order};
+
+use crate::error::{QueryError, Result};
+use crate::filter::{
+    COMMON_PARAMETERS, SortKey, after, field, ident, parse_filter, parse_sort, string_lit,
+    text_search,
+};
+use crate::warehouse::SnapshotView;
+
+/// Rows a JSON page holds at most.
+pub const MAX_PAGE: usize = 1000;
+/// Rows a JSON page holds by default.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// How to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountMode {
+    /// `count(*)` under the filters.
+    Exact,
+    /// No count.
+    None,
+}
+
+/// A parsed request on one resource (or on `spot_checks`).
+#[derive(Debug, Clone)]
+pub struct RowsRequest {
+    /// The table to read.
+    pub table: String,
+    /// The WHERE conditions (already typed and rendered).
+    pub conditions: Vec<String>,
+    /// The sort, with `record_id` last.
+    pub sort: Vec<SortKey>,
+    /// Fields to return (`None`: all).
+    pub fields: Option<Vec<String>>,
+    /// `_limit`, if given.
+    pub limit: Option<usize>,
+    /// Continue after this row (values of the sort keys).
+    pub cursor: Option<Cursor>,
+    /// `_count`.
+    pub count: CountMode,
+    /// `_as_of` (or the cursor's snapshot).
+    pub as_of: Option<String>,
+    /// `_format`, if given.
+    pub format: Option<String>,
+}
+
+/// A keyset cursor: the snapshot it belongs to, the sort, and the last row's sort values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    /// Snapshot id.
+    pub snapshot: String,
+    /// `_sort` it was made under, normalised (`a,-b,record_id`).
+    pub sort: String,
+    /// Sort values of the last row returned.
+    pub values: Vec<Value>,
+}
+
+impl Cursor {
+    /// Opaque, URL-safe text.
+    pub fn encode(&self) -> String {
+        let doc = json!({ "s": self.snapshot, "o": self.sort, "v": self.values });
+        doc.to_string()
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Parses the text `encode` made.
+    pub fn decode(text: &str) -> Result<Self> {
+        let wrong = || QueryError::BadParameter {
+            parameter: "_cursor".into(),
+            value: text.chars().take(80).collect(),
+            problem: "not a cursor this API issued (pass `next_cursor` back unchanged)".into(),
+            allowed: Vec::new(),
+        };
+        if !text.len().is_multiple_of(2) || text.len() > 16 * 1024 {
+            return Err(wrong());
+        }
+        let bytes: Option<Vec<u8>> = (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect();
+        let doc: Value = bytes
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(wrong)?;
+        Ok(Self {
+            snapshot: doc["s"].as_str().ok_or_else(wrong)?.to_owned(),
+            sort: doc["o"].as_str().ok_or_else(wrong)?.to_owned(),
+            values: doc["v"].as_array().ok_or_else(wrong)?.clone(),
+        })
+    }
+}
+
+fn sort_spec(keys: &[SortKey]) -> String {
+    keys.iter()
+        .map(|k| format!("{}{}", if k.desc { "-" } else { "" }, k.field))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn bad(
+    parameter: &str,
+    value: &str,
+    problem: impl Into<String>,
+    allowed: Vec<String>,
+) -> QueryError {
+    QueryError::BadParameter {
+        parameter: parameter.to_owned(),
+        value: value.to_owned(),
+        problem: problem.into(),
+        allowed,
+    }
+}
+
+/// The table and schema behind a resource id (or `spot_checks` for all spot checks).
+pub fn resolve<'a>(
+    catalog: &'a Catalog,
+    id: &str,
+) -> Result<(String, &'a TableSchema, Vec<String>)> {
+    if id == SPOT_CHECK_SCHEMA {
+        let schema = catalog
+            .schema(SPOT_CHECK_SCHEMA)
+            .map_err(|_| QueryError::UnknownResource { id: id.to_owned() })?;
+        return Ok((
+            SPOT_CHECK_SCHEMA.to_owned(),
+            schema,
+            sort_order(SPOT_CHECK_SCHEMA, &schema.primary_key),
+        ));
+    }
+    let r = catalog
+        .resource(id)
+        .map_err(|_| QueryError::UnknownResource { id: id.to_owned() })?;
+    let schema = catalog
+        .schema_of(r)
+        .map_err(|_| QueryError::UnknownResource { id: id.to_owned() })?;
+    Ok((
+        r.table.clone(),
+        schema,
+        sort_order(&r.schema, &schema.primary_key),
+    ))
+}
+
+impl RowsRequest {
+    /// Parses query parameters; `extra` names further reserved parameters the endpoint takes
+    /// (`_facet`, `group_by`, …), which are left for it.
+    pub fn parse(
+        catalog: &Catalog,
+        id: &str,
+        params: &[(String, String)],
+        extra: &[&str],
+    ) -> Result<Self> {
+        let (table, schema, default_sort) = resolve(catalog, id)?;
+        let mut conditions = Vec::new();
+        let one = |name: &str| -> Result<Option<String>> {
+            let mut hits = params.iter().filter(|(k, _)| k == name);
+            let first = hits.next().map(|(_, v)| v.clone());
+            if hits.next().is_some() {
+                return Err(bad(
+                    name,
+                    "",
+                    format!("`{name}` is given more than once"),
+                    Vec::new(),
+                ));
+            }
+            Ok(first)
+        };
+        let sort_text = one("_sort")?;
+        let fields_text = one("_fields")?;
+        let limit_text = one("_limit")?;
+        let cursor_text = one("_cursor")?;
+        let count_text = one("_count")?;
+        let as_of = one("_as_of")?.filter(|s| !s.trim().is_empty());
+        let format = one("_format")?;
+        let q = one("_q")?;
+        for (k, v) in params {
+            if k.starts_with('_') || extra.contains(&k.as_str()) {
+                if !COMMON_PARAMETERS.contains(&k.as_str()) && !extra.contains(&k.as_str()) {
+                    let mut allowed: Vec<String> =
+                        COMMON_PARAMETERS.iter().map(|s| (*s).to_owned()).collect();
+                    allowed.extend(extra.iter().map(|s| (*s).to_owned()));
+                    return Err(bad(k, v, format!("unknown parameter `{k}`"), allowed));
+                }
+                continue;
+            }
+            conditions.push(parse_filter(schema, k, v)?.sql);
+        }
+        if let Some(cond) = q.as_deref().and_then(|q| text_search(schema, q)) {
+            conditions.push(cond);
+        }
+        let sort = parse_sort(schema, sort_text.as_deref(), &default_sort)?;
+        let fields = match fields_text {
+            Some(text) => {
+                let mut names = Vec::new();
+                for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    names.push(field(schema, "_fields", name)?.name.clone());
+                }
+                if names.is_empty() {
+                    return Err(bad("_fields", &text, "name at least one field", Vec::new()));
+                }
+                Some(names)
+            }
+            None => None,
+        };
+        let limit = match limit_text {
+            Some(t) => match t.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    return Err(bad(
+                        "_limit",
+                        &t,
+                        "expected a whole number of at least 1",
+                        Vec::new(),
+                    ));
+                }
+            },
+            None => None,
+        };
+        let count = match count_text.as_deref() {
+            None | Some("exact") => CountMode::Exact,
+            Some("none") => CountMode::None,
+            Some(other) => {
+                return Err(bad(
+                    "_count",
+                    other,
+                    "unknown count mode",
+                    vec!["exact".into(), "none".into()],
+                ));
+            }
+        };
+        let cursor = match cursor_text {
+            Some(t) if !t.is_empty() => {
+                let c = Cursor::decode(&t)?;
+                if c.sort != sort_spec(&sort) {
+                    return Err(bad(
+                        "_cursor",
+                        &t.chars().take(80).collect::<String>(),
+                        format!(
+                            "the cursor was made for _sort={}, not {}",
+                            c.sort,
+                            sort_spec(&sort)
+                        ),
+                        Vec::new(),
+                    ));
+                }
+                if let Some(a) = &as_of
+                    && *a != c.snapshot
+                {
+                    return Err(bad(
+                        "_as_of",
+                        a,
+                        format!("the cursor belongs to snapshot {}", c.snapshot),
+                        vec![c.snapshot.clone()],
+                    ));
+                }
+                conditions.push(after(&sort, &c.values)?);
+                Some(c)
+            }
+            _ => None,
+        };
+        let as_of = cursor.as_ref().map(|c| c.snapshot.clone()).or(as_of);
+        Ok(Self {
+            table,
+            conditions,
+            sort,
+            fields,
+            limit,
+            cursor,
+            count,
+            as_of,
+            format,
+        })
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    fn order_clause(&self) -> String {
+        format!(
+            " ORDER BY {}",
+            self.sort
+                .iter()
+                .map(SortKey::order_by)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    /// The columns selected: the requested fields, plus the sort keys a cursor needs.
+    fn select_list(&self, schema: &TableSchema, flatten_lists: bool) -> String {
+        let names: Vec<String> = match &self.fields {
+            Some(f) => f.clone(),
+            None => schema.fields.iter().map(|f| f.name.clone()).collect(),
+        };
+        names
+            .iter()
+            .map(|n| {
+                let f = schema.field(n);
+                match f {
+                    Some(f) if flatten_lists && f.field_type == FieldType::List => format!(
+                        "array_to_string({}, {}) AS {}",
+                        ident(n),
+                        string_lit(f.delimiter.as_deref().unwrap_or(";")),
+                        ident(n)
+                    ),
+                    _ => ident(n),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Runs SQL the API built (never client text) on a snapshot.
+async fn sql(view: &SnapshotView, text: &str) -> Result<DataFrame> {
+    tracing::debug!(sql = text, "api query");
+    Ok(view.ctx.sql(text).await?)
+}
+
+/// Collects a small result (a page, a facet, a count) as JSON objects.
+async fn json_rows(df: DataFrame) -> Result<Vec<Map<String, Value>>> {
+    let mut stream = df.execute_stream().await?;
+    let mut out = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch: RecordBatch = batch?;
+        out.extend(batch_to_json(&batch)?);
+    }
+    Ok(out)
+}
+
+/// One record batch as JSON objects (nulls explicit, dates ISO 8601).
+pub fn batch_to_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>> {
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow_json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow_json::writer::JsonArray>(&mut buf);
+        w.write(batch)
+            .map_err(|e| QueryError::Output(e.to_string()))?;
+        w.finish().map_err(|e| QueryError::Output(e.to_string()))?;
+    }
+    if buf.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Map<String, Value>> =
+        serde_json::from_slice(&buf).map_err(|e| QueryError::Output(e.to_string()))?;
+    Ok(rows)
+}
+
+/// A page of rows.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The rows (only the requested fields).
+    pub rows: Vec<Map<String, Value>>,
+    /// Exact count under the filters, when asked.
+    pub count: Option<u64>,
+    /// The cursor for the next page, when there may be one.
+    pub next_cursor: Option<String>,
+}
+
+/// A JSON page: at most `_limit` (default 100, at most 1000) rows after the cursor.
+pub async fn page(
+    view: &SnapshotView,
+    catalog: &Catalog,
+    id: &str,
+    req: &RowsRequest,
+) -> Result<Page> {
+    let (_, schema, _) = resolve(catalog, id)?;
+    let limit = req.limit.unwrap_or(DEFAULT_PAGE);
+    if limit > MAX_PAGE {
+        return Err(bad(
+            "_limit",
+            &limit.to_string(),
+            format!(
+                "a JSON page holds at most {MAX_PAGE} rows; use _format=ndjson, csv or parquet for the whole result (streamed, no cap)"
+            ),
+            Vec::new(),
+        ));
+    }
+    let mut select = req.select_list(schema, false);
+    let extra: Vec<&SortKey> = req
+        .sort
+        .iter()
+        .filter(|k| req.fields.as_ref().is_some_and(|f| !f.contains(&k.field)))
+        .collect();
+    for k in &extra {
+        select.push_str(&format!(", {}", ident(&k.field)));
+    }
+    let text = format!(
+        "SELECT {select} FROM {}{}{} LIMIT {}",
+        ident(&req.table),
+        req.where_clause(),
+        req.order_clause(),
+        limit + 1
+    );
+    let rows_fut = async { json_rows(sql(view, &text).await?).await };
+    let count_fut = async {
+        match req.count {
+            CountMode::None => Ok::<_, QueryError>(None),
+            CountMode::Exact => {
+                // The count ignores the cursor: it is the size of the whole filtered result.
+                let conditions: Vec<&String> = match &req.cursor {
+                    Some(_) => req
+                        .conditions
+                        .iter()
+                        .take(req.conditions.len().saturating_sub(1))
+                        .collect(),
+                    None => req.conditions.iter().collect(),
+                };
+                let wh = if conditions.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " WHERE {}",
+                        conditions
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" AND ")
+                    )
+                };
+                let df = sql(
+                    view,
+                    &format!("SELECT count(*) AS n FROM {}{wh}", ident(&req.table)),
+                )
+                .await?;
+                let rows = json_rows(df).await?;
+                Ok(rows
+                    .first()
+                    .and_then(|r| r.get("n"))
+                    .and_then(Value::as_u64))
+            }
+        }
+    };
+    let (rows, count) = futures::join!(rows_fut, count_fut);
+    let mut rows = rows?;
+    let count = count?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more {
+        rows.last().map(|last| {
+            Cursor {
+                snapshot: view.id.clone(),
+                sort: sort_spec(&req.sort),
+                values: req
+                    .sort
+                    .iter()
+                    .map(|k| last.get(&k.field).cloned().unwrap_or(Value::Null))
+                    .collect(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    for row in &mut rows {
+        for k in &extra {
+            row.remove(&k.field);
+        }
+    }
+    Ok(Page {
+        rows,
+        count,
+        next_cursor,
+    })
+}
+
+/// The whole filtered result (after the cursor, up to `_limit` if given) as a DataFrame to
+/// stream; lists are joined into text when `flatten_lists` (CSV, XLSX).
+pub async fn rows_frame(
+    view: &SnapshotView,
+    catalog: &Catalog,
+    id: &str,
+    req: &RowsRequest,
+    flatten_lists: bool,
+) -> Result<DataFrame> {
+    let (_, schema, _) = resolve(catalog, id)?;
+    let limit = req.limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let text = format!(
+        "SELECT {} FROM {}{}{}{limit}",
+        req.select_list(schema, flatten_lists),
+        ident(&req.table),
+        req.where_clause(),
+        req.order_clause(),
+    );
+    sql(view, &text).await
+}
+
+/// A facet request: a field, or a date field with a histogram interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetSpec {
+    /// The field.
+    pub field: String,
+    /// `year`, `quarter` or `month` for a date histogram.
+    pub interval: Option<String>,
+}
+
+/// Parses `_facet=field` / `_facet=date_field:month`.
+pub fn parse_facet(schema: &TableSchema, text: &str) -> Result<FacetSpec> {
+    let (name, interval) = match text.split_once(':') {
+        Some((n, i)) => (n.trim(), Some(i.trim().to_owned())),
+        None => (text.trim(), None),
+    };
+    let f = field(schema, "_facet", name)?;
+    if let Some(i) = &interval {
+        if !matches!(f.field_type, FieldType::Date | FieldType::Datetime) {
+            return Err(bad(
+                "_facet",
+                text,
+                format!("`{name}` is not a date; histograms apply to dates"),
+                Vec::new(),
+            ));
+        }
+        if !matches!(i.as_str(), "year" | "quarter" | "month") {
+            return Err(bad(
+                "_facet",
+                text,
+                format!("unknown interval `{i}`"),
+                vec!["year".into(), "quarter".into(), "month".into()],
+            ));
+        }
+    }
+    Ok(FacetSpec {
+        field: f.name.clone(),
+        interval,
+    })
+}
+
+/// Value counts of one facet under the request's filters: the `size` most frequent values
+/// (every bucket for a date histogram), how many distinct values there are, and whether the
+/// list is cut.
+pub async fn facet(
+    view: &SnapshotView,
+    catalog: &Catalog,
+    id: &str,
+    req: &RowsRequest,
+    spec: &FacetSpec,
+    size: usize,
+) -> Result<Value> {
+    let (_, schema, _) = resolve(catalog, id)?;
+    let f = field(schema, "_facet", &spec.field)?;
+    let c = ident(&f.name);
+    let value_expr = match spec.interval.as_deref() {
+        Some("year") => format!("CAST(date_part('year', {c}) AS BIGINT)"),
+        Some("month") => format!("to_char({c}, '%Y-%m')"),
+        Some(_) => format!(
+            "concat(CAST(CAST(date_part('year', {c}) AS BIGINT) AS VARCHAR), '-Q', CAST(CAST(date_part('quarter', {c}) AS BIGINT) AS VARCHAR))"
+        ),
+        None => c.clone(),
+    };
+    let source = if f.field_type == FieldType::List {
+        format!(
+            "SELECT unnest({c}) AS value FROM {}{}",
+            ident(&req.table),
+            req.where_clause()
+        )
+    } else {
+        format!(
+            "SELECT {value_expr} AS value FROM {}{}",
+            ident(&req.table),
+            req.where_clause()
+        )
+    };
+    let order = if spec.interval.is_some() {
+        "value ASC NULLS LAST"
+    } else {
+        "count DESC, value ASC NULLS LAST"
+    };
+    let cap = if spec.interval.is_some() {
+        100_000
+    } else {
+        size
+    };
+    let text = format!(
+        "WITH g AS (SELECT value, count(*) AS count FROM ({source}) GROUP BY value) \
+         SELECT value, count, (SELECT count(*) FROM g) AS distinct_values, \
+         (SELECT sum(count) FROM g) AS total FROM g ORDER BY {order} LIMIT {}",
+        cap + 1
+    );
+    let mut rows = json_rows(sql(view, &text).await?).await?;
+    let truncated = rows.len() > cap;
+    rows.truncate(cap);
+    let distinct = rows
+        .first()
+        .and_then(|r| r.get("distinct_values"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let total = rows
+        .first()
+        .and_then(|r| r.get("total"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let shown: u64 = rows
+        .iter()
+        .filter_map(|r| r.get("count").and_then(Value::as_u64))
+        .sum();
+    let values: Vec<Value> = rows
+        .into_iter()
+        .map(|r| json!({ "value": r.get("value").cloned().unwrap_or(Value::Null), "count": r.get("count").cloned().unwrap_or(Value::Null) }))
+        .collect();
+    Ok(json!({
+        "field": spec.field,
+        "interval": spec.interval,
+        "values": values,
+        "distinct_values": distinct,
+        "total": total,
+        "other": total - shown,
+        "truncated": truncated,
+    }))
+}
+
+/// The fields pass-rate statistics may be grouped by.
+pub const STATS_GROUPS: [&str; 8] = [
+    "plan_year",
+    "product",
+    "product_category",
+    "enterprise_province_code",
+    "enterprise_province",
+    "check_level",
+    "sampling_channel",
+    "resource_id",
+];
+
+/// The Wilson score interval (95 %) of `passes` out of `n`.
+pub fn wilson(passes: u64, n: u64) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let n = n as f64;
+    let p = passes as f64 / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) / n) + z * z / (4.0 * n * n)).sqrt() / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+/// Pass-rate statistics over `spot_checks` grouped by `group_by`, under the request's filters.
+/// Only rows published in full-scope files (every sampled batch, pass and fail) form the
+/// denominator; failures from fail-only lists are counted apart, without one.
+pub async fn stats(
+    view: &SnapshotView,
+    req: &RowsRequest,
+    group_by: &[String],
+    max_groups: usize,
+) -> Result<Value> {
+    for g in group_by {
+        if !STATS_GROUPS.contains(&g.as_str()) {
+            return Err(bad(
+                "group_by",
+                g,
+                format!("cannot group by `{g}`"),
+                STATS_GROUPS.iter().map(|s| (*s).to_owned()).collect(),
+            ));
+        }
+    }
+    let cols: Vec<String> = group_by.iter().map(|g| ident(g)).collect();
+    let select_groups = if cols.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", cols.join(", "))
+    };
+    let group_clause = if cols.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {}", cols.join(", "))
+    };
+    let order_clause = if cols.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ORDER BY {}",
+            cols.iter()
+                .map(|c| format!("{c} ASC NULLS LAST"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let text = format!(
+        "SELECT {select_groups}\
+         sum(CASE WHEN publication_scope = 'full' THEN 1 ELSE 0 END) AS batches, \
+         sum(CASE WHEN publication_scope = 'full' AND result = 'fail' THEN 1 ELSE 0 END) AS fails, \
+         sum(CASE WHEN publication_scope = 'fail_only' AND result = 'fail' THEN 1 ELSE 0 END) AS fail_only_failures, \
+         count(*) AS rows \
+         FROM {}{}{group_clause}{order_clause} LIMIT {}",
+        ident(&req.table),
+        req.where_clause(),
+        max_groups + 1
+    );
+    let mut rows = json_rows(sql(view, &text).await?).await?;
+    let truncated = rows.len() > max_groups;
+    rows.truncate(max_groups);
+    let groups: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| r.get("rows").and_then(Value::as_u64).unwrap_or(0) > 0)
+        .map(|r| {
+            let n = r.get("batches").and_then(Value::as_u64).unwrap_or(0);
+            let fails = r.get("fails").and_then(Value::as_u64).unwrap_or(0);
+            let passes = n - fails.min(n);
+            let mut g = Map::new();
+            for col in group_by {
+                g.insert(col.clone(), r.get(col).cloned().unwrap_or(Value::Null));
+            }
+            g.insert("batches".into(), json!(n));
+            g.insert("passes".into(), json!(passes));
+            g.insert("fails".into(), json!(fails));
+            g.insert(
+                "pass_rate".into(),
+                if n == 0 {
+                    Value::Null
+                } else {
+                    json!(passes as f64 / n as f64)
+                },
+            );
+            g.insert(
+                "pass_rate_ci95".into(),
+                wilson(passes, n)
+                    .map(|(lo, hi)| json!([lo, hi]))
+                    .unwrap_or(Value::Null),
+            );
+            g.insert(
+                "fail_only_failures".into(),
+                r.get("fail_only_failures").cloned().unwrap_or(json!(0)),
+            );
+            Value::Object(g)
+        })
+        .collect();
+    Ok(json!({
+        "snapshot": view.id,
+        "group_by": group_by,
+        "denominator": "Pass rates count only batches published in full-scope files (every sampled batch, pass and fail). Failures published in fail-only lists have no denominator and are counted apart as fail_only_failures. 合格率只统计完整公布（合格与不合格批次均公布）的文件；仅公布不合格批次的名单单独计为 fail_only_failures。",
+        "groups": groups,
+        "truncated": truncated,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_brackets_the_rate() {
+        let (lo, hi) = wilson(90, 100).expect("interval");
+        assert!(lo < 0.9 && 0.9 < hi);
+        assert!((lo - 0.8256).abs() < 1e-3, "{lo}");
+        assert!((hi - 0.9448).abs() < 1e-3, "{hi}");
+        assert_eq!(wilson(0, 0), None);
+        let (lo, hi) = wilson(10, 10).expect("interval");
+        assert!(hi <= 1.0 && lo > 0.6);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_forgeries() {
+        let c = Cursor {
+            snapshot: "abc".into(),
+            sort: "product,record_id".into(),
+            values: vec![json!("电热水壶"), json!("x'y")],
+        };
+        assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
+        assert!(Cursor::decode("zz").is_err());
+        assert!(Cursor::decode("7b7d").is_err());
+    }
+}

@@ -1,0 +1,417 @@
+//! `/api/v1`: catalog, resources, rows, facets and pass-rate statistics.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use zhijian_catalog::{Catalog, Resource, SPOT_CHECK_SCHEMA};
+use zhijian_query::api::{self as q, RowsRequest};
+use zhijian_query::{QueryError, SnapshotView};
+
+use crate::AppState;
+use crate::encode::{Format, stream_response, xlsx_response};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+type Params = Query<Vec<(String, String)>>;
+
+/// Excel's sheet holds 1,048,576 rows, one of them the header.
+const XLSX_MAX_ROWS: u64 = 1_048_575;
+
+fn resource_summary(app: &AppState, view: &SnapshotView, r: &Resource) -> Value {
+    let entry = view.resource(&r.id);
+    json!({
+        "id": r.id,
+        "table": r.table,
+        "title_zh": r.title_zh,
+        "title_en": r.title_en,
+        "category": r.category_id(),
+        "subcategory": r.subcategory_id(),
+        "spot_check": r.spot_check,
+        "schema": r.schema,
+        "rows": entry.map(|e| e.rows),
+        "url": format!("{}/api/v1/resources/{}", app.base_url, r.id),
+    })
+}
+
+/// The 6 → 24 → 108 tree, with row counts of the current snapshot.
+#[utoipa::path(get, path = "/api/v1/catalog", tag = "catalog",
+    params(("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)")),
+    responses((status = 200, description = "Categories, subcategories and resources with row counts", body = Object),
+              (status = 404, description = "Unknown snapshot", body = ErrorBody)))]
+pub async fn catalog(
+    State(app): State<Arc<AppState>>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let view = app.view(&params).await?;
+    let c = &app.catalog;
+    let categories: Vec<Value> = c
+        .categories
+        .iter()
+        .map(|cat| {
+            let subs: Vec<Value> = c
+                .subcategories_of(&cat.id)
+                .map(|sub| {
+                    let resources: Vec<Value> = c
+                        .resources_of(&sub.id)
+                        .map(|r| resource_summary(&app, &view, r))
+                        .collect();
+                    json!({"id": sub.id, "title_zh": sub.title_zh, "title_en": sub.title_en, "resources": resources})
+                })
+                .collect();
+            json!({"id": cat.id, "title_zh": cat.title_zh, "title_en": cat.title_en,
+                   "description_zh": cat.description_zh, "description_en": cat.description_en,
+                   "subcategories": subs})
+        })
+        .collect();
+    Ok(Json(json!({
+        "title_zh": c.info.title_zh,
+        "title_en": c.info.title_en,
+        "snapshot": view.id,
+        "counts": {"categories": c.categories.len(), "subcategories": c.subcategories.len(), "resources": c.resources.len()},
+        "categories": categories,
+    })))
+}
+
+/// Every resource with its metadata and row count.
+#[utoipa::path(get, path = "/api/v1/resources", tag = "catalog",
+    params(("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)")),
+    responses((status = 200, description = "The 108 resources", body = Object),
+              (status = 404, description = "Unknown snapshot", body = ErrorBody)))]
+pub async fn resources(
+    State(app): State<Arc<AppState>>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let view = app.view(&params).await?;
+    let list: Vec<Value> = app
+        .catalog
+        .resources
+        .iter()
+        .map(|r| resource_summary(&app, &view, r))
+        .collect();
+    Ok(Json(json!({"snapshot": view.id, "resources": list})))
+}
+
+fn citation(c: &Catalog, r: &Resource, view: &SnapshotView, url: &str) -> Value {
+    let year = view
+        .published_at
+        .as_deref()
+        .and_then(|p| p.get(..4))
+        .unwrap_or("n.d.");
+    json!({
+        "text_zh": format!("{}. {}（{}）[数据集]. 快照 {}. {}", c.info.publisher_zh, r.title_zh, r.id, view.id, url),
+        "text_en": format!("{} ({year}). {} ({}) [Data set]. Snapshot {}. {}", c.info.publisher_en, r.title_en, r.id, view.id, url),
+    })
+}
+
+/// One resource: bilingual metadata, Table Schema, rows, snapshot, sources, downloads, citation.
+#[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "catalog",
+    params(("id" = String, Path, description = "Resource id, e.g. A1-02"),
+           ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)")),
+    responses((status = 200, description = "The resource", body = Object),
+              (status = 404, description = "Unknown resource or snapshot", body = ErrorBody)))]
+pub async fn resource(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let view = app.view(&params).await?;
+    let r = app
+        .catalog
+        .resource(&id)
+        .map_err(|_| QueryError::UnknownResource { id: id.clone() })?;
+    let schema = app
+        .catalog
+        .schema_of(r)
+        .map_err(|_| QueryError::UnknownResource { id: id.clone() })?;
+    let entry = view.resource(&id);
+    let mut downloads = serde_json::Map::new();
+    if let Some(e) = entry {
+        if let Some(f) = e.files.first() {
+            downloads.insert("parquet".into(), json!({"url": app.download_url(&view.id, &r.table, "parquet"), "sha256": f.sha256, "bytes": f.bytes}));
+        }
+        for (fmt, f) in &e.downloads {
+            downloads.insert(fmt.clone(), json!({"url": app.download_url(&view.id, &r.table, fmt), "sha256": f.sha256, "bytes": f.bytes}));
+        }
+    }
+    let url = format!("{}/api/v1/resources/{}", app.base_url, r.id);
+    Ok(Json(json!({
+        "id": r.id,
+        "table": r.table,
+        "title_zh": r.title_zh,
+        "title_en": r.title_en,
+        "description_zh": r.description_zh,
+        "description_en": r.description_en,
+        "publisher_zh": r.publisher_zh,
+        "publisher_en": r.publisher_en,
+        "category": r.category_id(),
+        "subcategory": r.subcategory_id(),
+        "frequency": r.frequency,
+        "license": r.license,
+        "keywords_zh": r.keywords_zh,
+        "keywords_en": r.keywords_en,
+        "temporal": {"start": r.temporal_start, "end": r.temporal_end},
+        "spot_check": r.spot_check,
+        "schema": schema,
+        "snapshot": view.id,
+        "published_at": view.published_at,
+        "rows": entry.map(|e| e.rows),
+        "accounting": entry.map(|e| e.accounting.clone()),
+        "sources": entry.map(|e| e.sources.clone()).unwrap_or_default(),
+        "rejects": entry.and_then(|e| e.rejects.as_ref()).map(|f| json!({"rows": f.rows, "sha256": f.sha256})),
+        "downloads": downloads,
+        "links": {
+            "rows": format!("{url}/rows"),
+            "facets": format!("{url}/facets"),
+        },
+        "citation": citation(&app.catalog, r, &view, &url),
+    })))
+}
+
+fn format_of(req: &RowsRequest, headers: &HeaderMap) -> ApiResult<Format> {
+    match &req.format {
+        Some(name) => Format::from_name(name),
+        None => Ok(Format::from_accept(headers)),
+    }
+}
+
+fn flag(params: &[(String, String)], name: &str) -> bool {
+    params
+        .iter()
+        .any(|(k, v)| k == name && matches!(v.as_str(), "" | "1" | "true"))
+}
+
+/// Filtered rows: a JSON page with a keyset cursor, or the whole result streamed as NDJSON,
+/// CSV, Parquet, Arrow or XLSX.
+#[utoipa::path(get, path = "/api/v1/resources/{id}/rows", tag = "data",
+    params(
+        ("id" = String, Path, description = "Resource id (e.g. A1-02), or `spot_checks` for all spot-check resources"),
+        ("_q" = Option<String>, Query, description = "Substring over every text field"),
+        ("_sort" = Option<String>, Query, description = "Comma-separated fields, `-` for descending (`plan_year,-announced_on`); record_id is always the last key"),
+        ("_fields" = Option<String>, Query, description = "Comma-separated fields to return"),
+        ("_limit" = Option<u32>, Query, minimum = 1, description = "JSON: page size (default 100, at most 1000). Other formats: cap on the whole result (default none)"),
+        ("_cursor" = Option<String>, Query, description = "`next_cursor` of the previous page; bound to its snapshot"),
+        ("_count" = Option<String>, Query, description = "`exact` (default) or `none`"),
+        ("_format" = Option<String>, Query, description = "json, ndjson, csv, parquet, arrow or xlsx (or use Accept)"),
+        ("_bom" = Option<bool>, Query, description = "CSV: start with a UTF-8 byte-order mark (for Excel on Windows)"),
+        ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
+    ),
+    responses(
+        (status = 200, description = "Rows", content(
+            (Object = "application/json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.apache.parquet"),
+            (Vec<u8> = "application/vnd.apache.arrow.stream"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 400, description = "A bad field, operator, value or parameter (named in the error)", body = ErrorBody),
+        (status = 404, description = "Unknown resource or snapshot", body = ErrorBody),
+    ))]
+pub async fn rows(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(params): Params,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let req = RowsRequest::parse(&app.catalog, &id, &params, &["_bom"])?;
+    let format = format_of(&req, &headers)?;
+    let view = app.view_at(req.as_of.as_deref()).await?;
+    let (table, schema, _) = q::resolve(&app.catalog, &id)?;
+    let filename = format!("{table}-{}", view.id);
+    match format {
+        Format::Json => {
+            let page = q::page(&view, &app.catalog, &id, &req).await?;
+            let next = page.next_cursor.as_ref().map(|c| {
+                let mut pairs: Vec<(String, String)> = params
+                    .iter()
+                    .filter(|(k, _)| k != "_cursor" && k != "_as_of")
+                    .cloned()
+                    .collect();
+                pairs.push(("_cursor".into(), c.clone()));
+                format!("{}{}?{}", app.base_url, uri.path(), encode_query(&pairs))
+            });
+            Ok(Json(json!({
+                "resource": id,
+                "snapshot": view.id,
+                "count": page.count,
+                "rows": page.rows,
+                "next_cursor": page.next_cursor,
+                "next": next,
+            }))
+            .into_response())
+        }
+        Format::Xlsx => {
+            let n = q::page(
+                &view,
+                &app.catalog,
+                &id,
+                &RowsRequest {
+                    limit: Some(1),
+                    count: q::CountMode::Exact,
+                    ..req.clone()
+                },
+            )
+            .await?
+            .count
+            .unwrap_or(0);
+            let n = req.limit.map_or(n, |l| n.min(l as u64));
+            if n > XLSX_MAX_ROWS {
+                return Err(ApiError::Format {
+                    format: "xlsx".into(),
+                    problem: format!(
+                        "{n} rows do not fit one sheet ({XLSX_MAX_ROWS} rows); use csv or parquet, or filter"
+                    ),
+                    allowed: vec![
+                        "csv".into(),
+                        "parquet".into(),
+                        "ndjson".into(),
+                        "arrow".into(),
+                    ],
+                });
+            }
+            let df = q::rows_frame(&view, &app.catalog, &id, &req, true).await?;
+            xlsx_response(df, schema, &filename).await
+        }
+        other => {
+            let df = q::rows_frame(&view, &app.catalog, &id, &req, other == Format::Csv).await?;
+            let permit = app.stream_slots.clone().acquire_owned().await.ok();
+            Ok(stream_response(
+                df,
+                other,
+                &filename,
+                flag(&params, "_bom"),
+                (permit, view.clone()),
+            ))
+        }
+    }
+}
+
+/// `a=1&b=2` with percent-encoding.
+pub fn encode_query(pairs: &[(String, String)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Value counts of fields under the rows filters, and date histograms.
+#[utoipa::path(get, path = "/api/v1/resources/{id}/facets", tag = "data",
+    params(
+        ("id" = String, Path, description = "Resource id, or `spot_checks`"),
+        ("_facet" = Vec<String>, Query, description = "Field to count (repeatable); `date_field:year|quarter|month` for a histogram"),
+        ("_facet_size" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Values per facet (default 20, at most 1000)"),
+        ("_q" = Option<String>, Query, description = "Substring over every text field"),
+        ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
+    ),
+    responses(
+        (status = 200, description = "Facets: values with counts, distinct values, `other` and an honest `truncated`", body = Object),
+        (status = 400, description = "A bad field, operator, value or parameter", body = ErrorBody),
+        (status = 404, description = "Unknown resource or snapshot", body = ErrorBody),
+    ))]
+pub async fn facets(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let req = RowsRequest::parse(&app.catalog, &id, &params, &["_facet", "_facet_size"])?;
+    let (_, schema, _) = q::resolve(&app.catalog, &id)?;
+    let size = match params.iter().find(|(k, _)| k == "_facet_size") {
+        Some((_, v)) => match v.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return Err(QueryError::BadParameter {
+                    parameter: "_facet_size".into(),
+                    value: v.clone(),
+                    problem: "expected a whole number from 1 to 1000".into(),
+                    allowed: Vec::new(),
+                }
+                .into());
+            }
+        },
+        None => 20,
+    };
+    let specs: Vec<q::FacetSpec> = params
+        .iter()
+        .filter(|(k, _)| k == "_facet")
+        .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| q::parse_facet(schema, &v))
+        .collect::<Result<_, _>>()?;
+    if specs.is_empty() {
+        return Err(QueryError::BadParameter {
+            parameter: "_facet".into(),
+            value: String::new(),
+            problem: "name at least one field to count".into(),
+            allowed: schema.fields.iter().map(|f| f.name.clone()).collect(),
+        }
+        .into());
+    }
+    let view = app.view_at(req.as_of.as_deref()).await?;
+    let mut out = Vec::new();
+    for spec in &specs {
+        out.push(q::facet(&view, &app.catalog, &id, &req, spec, size).await?);
+    }
+    Ok(Json(
+        json!({"resource": id, "snapshot": view.id, "facets": out}),
+    ))
+}
+
+/// Batches, fails and pass rate with its Wilson 95 % interval, grouped; only full-scope
+/// publications form the denominator.
+#[utoipa::path(get, path = "/api/v1/spot-checks/stats", tag = "data",
+    params(
+        ("group_by" = Option<String>, Query, description = "Comma-separated: plan_year, product, product_category, enterprise_province_code, enterprise_province, check_level, sampling_channel, resource_id"),
+        ("_limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "Groups at most (default 1000)"),
+        ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
+    ),
+    responses(
+        (status = 200, description = "Groups with batches, passes, fails, pass_rate, pass_rate_ci95 and fail_only_failures", body = Object),
+        (status = 400, description = "A bad group, field, operator or value", body = ErrorBody),
+        (status = 404, description = "Unknown snapshot", body = ErrorBody),
+    ))]
+pub async fn stats(
+    State(app): State<Arc<AppState>>,
+    Query(params): Params,
+) -> ApiResult<Json<Value>> {
+    let req = RowsRequest::parse(&app.catalog, SPOT_CHECK_SCHEMA, &params, &["group_by"])?;
+    let group_by: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k == "group_by")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let max = match req.limit {
+        Some(n) if n > 10_000 => {
+            return Err(QueryError::BadParameter {
+                parameter: "_limit".into(),
+                value: n.to_string(),
+                problem: "at most 10000 groups".into(),
+                allowed: Vec::new(),
+            }
+            .into());
+        }
+        Some(n) => n,
+        None => 1000,
+    };
+    let view = app.view_at(req.as_of.as_deref()).await?;
+    Ok(Json(q::stats(&view, &req, &group_by, max).await?))
+}

@@ -1,0 +1,202 @@
+//! The one error type of the server, and the one place errors become HTTP responses.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use zhijian_query::QueryError;
+
+/// What can go wrong answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query-side error (bad parameter, unknown resource or snapshot, DataFusion).
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// Nothing is at this path.
+    #[error("no route {path}")]
+    NotFound {
+        /// The path asked for.
+        path: String,
+    },
+    /// A format cannot be produced for this request.
+    #[error("format `{format}`: {problem}")]
+    Format {
+        /// The format asked for.
+        format: String,
+        /// Why it cannot be produced.
+        problem: String,
+        /// Formats that can.
+        allowed: Vec<String>,
+    },
+    /// The server could not read its own files.
+    #[error("{path}: {problem}")]
+    Internal {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        problem: String,
+    },
+}
+
+/// The JSON envelope of every error: `{"error": {"code", "message", …}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// An error's fields.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code (`bad_parameter`, `unknown_resource`, …).
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The parameter at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The value at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// What is allowed instead, when a list helps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+}
+
+impl ApiError {
+    /// A DataFusion error while executing.
+    pub fn from_df(e: datafusion::error::DataFusionError) -> Self {
+        Self::Query(QueryError::DataFusion(e))
+    }
+
+    /// Status, code and details: every variant is mapped here and only here.
+    fn parts(
+        &self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+    ) {
+        match self {
+            Self::Query(q) => match q {
+                QueryError::BadParameter {
+                    parameter,
+                    value,
+                    allowed,
+                    ..
+                } => (
+                    StatusCode::BAD_REQUEST,
+                    "bad_parameter",
+                    Some(parameter.clone()),
+                    Some(value.clone()),
+                    allowed.clone(),
+                ),
+                QueryError::UnknownResource { id } => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_resource",
+                    None,
+                    Some(id.clone()),
+                    Vec::new(),
+                ),
+                QueryError::UnknownSnapshot { id } => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_snapshot",
+                    Some("_as_of".into()),
+                    Some(id.clone()),
+                    Vec::new(),
+                ),
+                QueryError::NoSnapshot { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no_snapshot",
+                    None,
+                    None,
+                    Vec::new(),
+                ),
+                QueryError::Refused { .. } => {
+                    (StatusCode::BAD_REQUEST, "refused", None, None, Vec::new())
+                }
+                QueryError::DataFusion(_) | QueryError::Output(_) | QueryError::Manifest { .. } => {
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        None,
+                        None,
+                        Vec::new(),
+                    )
+                }
+            },
+            Self::NotFound { path } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+                Some(path.clone()),
+                Vec::new(),
+            ),
+            Self::Format {
+                format, allowed, ..
+            } => (
+                StatusCode::BAD_REQUEST,
+                "bad_format",
+                Some("_format".into()),
+                Some(format.clone()),
+                allowed.clone(),
+            ),
+            Self::Internal { .. } => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                None,
+                None,
+                Vec::new(),
+            ),
+        }
+    }
+
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        let (_, code, parameter, value, allowed) = self.parts();
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+                parameter,
+                value,
+                allowed,
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| {
+            json!({"error": {"code": "internal", "message": "error"}})
+                .to_string()
+                .into_bytes()
+        });
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

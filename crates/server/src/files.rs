@@ -1,0 +1,281 @@
+//! Downloads (immutable, per snapshot, with sha256 ETags and Range), the catalog as a Data
+//! Package and as DCAT-AP, and the history of snapshots with what changed between them.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+use zhijian_catalog::export::{DataPackageOptions, datapackage, dcat};
+use zhijian_query::QueryError;
+use zhijian_query::warehouse::{history, read_manifest};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+/// A whole resource of a snapshot: `/downloads/{snapshot}/{table}.{parquet|csv|xlsx}`.
+#[utoipa::path(get, path = "/downloads/{snapshot}/{file}", tag = "downloads",
+    params(("snapshot" = String, Path, description = "Snapshot id"),
+           ("file" = String, Path, description = "`<table>.parquet`, `<table>.csv` or `<table>.xlsx`")),
+    responses(
+        (status = 200, description = "The file (immutable; ETag is its sha256; Range supported)", content(
+            (Vec<u8> = "application/vnd.apache.parquet"), (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 206, description = "Part of the file (Range)"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "No such snapshot, resource or format", body = ErrorBody),
+    ))]
+pub async fn download(
+    State(app): State<Arc<AppState>>,
+    Path((snapshot, file)): Path<(String, String)>,
+    request: Request,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::NotFound {
+        path: format!("/downloads/{snapshot}/{file}"),
+    };
+    let (table, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
+    let manifest = read_manifest(app.warehouse.root(), &snapshot)?;
+    let resource = app
+        .catalog
+        .resource_by_table(table)
+        .map_err(|_| not_found())?;
+    let entry = manifest.resources.get(&resource.id).ok_or_else(not_found)?;
+    let f = match ext {
+        "parquet" => entry.files.first(),
+        other => entry.downloads.get(other),
+    }
+    .ok_or_else(not_found)?;
+    let etag = format!("\"{}\"", f.sha256);
+    if request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
+    let path = app.warehouse.root().join(&f.path);
+    let mime = match ext {
+        "parquet" => "application/vnd.apache.parquet",
+        "csv" => "text/csv; charset=utf-8",
+        _ => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    };
+    let served = ServeFile::new(&path)
+        .oneshot(request)
+        .await
+        .map_err(|e| ApiError::Internal {
+            path: f.path.clone(),
+            problem: e.to_string(),
+        })?;
+    let mut response = served.map(Body::new);
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(ApiError::Internal {
+            path: f.path.clone(),
+            problem: "listed in the manifest but missing".into(),
+        });
+    }
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{table}-{snapshot}.{ext}\""
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256={}", f.sha256)) {
+        h.insert("x-checksum-sha256", v);
+    }
+    Ok(response)
+}
+
+/// The whole catalog as a Frictionless Data Package (v2), pointing at the current snapshot's
+/// CSV downloads.
+#[utoipa::path(get, path = "/datapackage.json", tag = "catalog",
+    responses((status = 200, description = "Data Package v2", body = Object)))]
+pub async fn datapackage_json(State(app): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    let view = app.warehouse.current().await?;
+    let options = DataPackageOptions {
+        path_prefix: format!("{}/downloads/{}/", app.base_url, view.id),
+        version: Some(view.id.clone()),
+        created: view.published_at.clone().filter(|p| !p.is_empty()),
+    };
+    Ok(Json(datapackage(&app.catalog, &options)))
+}
+
+/// The whole catalog as DCAT-AP JSON-LD.
+#[utoipa::path(get, path = "/catalog.jsonld", tag = "catalog",
+    responses((status = 200, description = "DCAT-AP JSON-LD", content((Object = "application/ld+json")))))]
+pub async fn catalog_jsonld(State(app): State<Arc<AppState>>) -> Response {
+    let doc = dcat(&app.catalog, &app.base_url);
+    let mut r = Json(doc).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/ld+json"),
+    );
+    r
+}
+
+/// The snapshots that were ever current, newest first.
+#[utoipa::path(get, path = "/api/v1/snapshots", tag = "snapshots",
+    responses((status = 200, description = "Snapshots with publication time and totals", body = Object)))]
+pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    let current = app.warehouse.current().await?;
+    let mut list: Vec<Value> = history(app.warehouse.root())
+        .into_iter()
+        .map(|h| {
+            let totals = read_manifest(app.warehouse.root(), &h.id)
+                .map(|m| m.totals)
+                .unwrap_or(Value::Null);
+            json!({
+                "id": h.id,
+                "published_at": (!h.published_at.is_empty()).then_some(h.published_at),
+                "current": h.id == current.id,
+                "totals": totals,
+                "changes": format!("{}/api/v1/snapshots/{}/changes", app.base_url, h.id),
+            })
+        })
+        .collect();
+    list.reverse();
+    Ok(Json(json!({"current": current.id, "snapshots": list})))
+}
+
+/// Record ids added and removed per resource between `since` (default: the snapshot before)
+/// and this snapshot; a changed source row shows as one removed and one added id.
+#[utoipa::path(get, path = "/api/v1/snapshots/{id}/changes", tag = "snapshots",
+    params(("id" = String, Path, description = "Snapshot id"),
+           ("since" = Option<String>, Query, description = "Earlier snapshot id (default: the one before)"),
+           ("_limit" = Option<u32>, Query, minimum = 1, maximum = 100000, description = "Ids listed per resource and kind at most (default 1000); counts are always exact")),
+    responses((status = 200, description = "Per resource: added and removed counts and ids, with `truncated`", body = Object),
+              (status = 400, description = "Bad parameter", body = ErrorBody),
+              (status = 404, description = "Unknown snapshot", body = ErrorBody)))]
+pub async fn changes(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> ApiResult<Json<Value>> {
+    let root = app.warehouse.root();
+    let new = read_manifest(root, &id)?;
+    let since = match params.iter().find(|(k, _)| k == "since") {
+        Some((_, s)) => Some(s.clone()),
+        None => {
+            let h = history(root);
+            h.iter()
+                .position(|e| e.id == id)
+                .and_then(|i| i.checked_sub(1))
+                .map(|i| h[i].id.clone())
+        }
+    };
+    let limit = match params.iter().find(|(k, _)| k == "_limit") {
+        Some((_, v)) => match v.parse::<usize>() {
+            Ok(n) if (1..=100_000).contains(&n) => n,
+            _ => {
+                return Err(QueryError::BadParameter {
+                    parameter: "_limit".into(),
+                    value: v.clone(),
+                    problem: "expected a whole number from 1 to 100000".into(),
+                    allowed: Vec::new(),
+                }
+                .into());
+            }
+        },
+        None => 1000,
+    };
+    let old = match &since {
+        Some(s) => Some(read_manifest(root, s)?),
+        None => None,
+    };
+    let mut out = serde_json::Map::new();
+    let ids: std::collections::BTreeSet<&String> = new
+        .resources
+        .keys()
+        .chain(old.iter().flat_map(|o| o.resources.keys()))
+        .collect();
+    for rid in ids {
+        let a = old
+            .as_ref()
+            .and_then(|o| o.resources.get(rid))
+            .and_then(|r| r.files.first());
+        let b = new.resources.get(rid).and_then(|r| r.files.first());
+        if a.map(|f| &f.sha256) == b.map(|f| &f.sha256) {
+            continue; // same bytes, same rows
+        }
+        let ctx = SessionContext::new();
+        let diff = |side: &str, f: Option<&zhijian_query::warehouse::ManifestFile>| {
+            f.map(|f| (side.to_owned(), root.join(&f.path)))
+        };
+        let mut sides = Vec::new();
+        sides.extend(diff("a", a));
+        sides.extend(diff("b", b));
+        for (name, path) in &sides {
+            ctx.register_parquet(
+                name,
+                path.to_string_lossy().as_ref(),
+                ParquetReadOptions::default(),
+            )
+            .await
+            .map_err(ApiError::from_df)?;
+        }
+        let has_a = sides.iter().any(|(n, _)| n == "a");
+        let has_b = sides.iter().any(|(n, _)| n == "b");
+        let list = |sql: String| {
+            let ctx = ctx.clone();
+            async move {
+                let df = ctx.sql(&sql).await.map_err(ApiError::from_df)?;
+                let mut stream = df.execute_stream().await.map_err(ApiError::from_df)?;
+                let mut ids = Vec::new();
+                let mut total = 0u64;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(ApiError::from_df)?;
+                    total += batch.num_rows() as u64;
+                    for row in zhijian_query::api::batch_to_json(&batch)? {
+                        if ids.len() < limit
+                            && let Some(v) = row.get("record_id")
+                        {
+                            ids.push(v.clone());
+                        }
+                    }
+                }
+                Ok::<_, ApiError>((total, ids))
+            }
+        };
+        let (added, removed) = match (has_a, has_b) {
+            (true, true) => (
+                list("SELECT record_id FROM b WHERE record_id NOT IN (SELECT record_id FROM a) ORDER BY record_id".into()).await?,
+                list("SELECT record_id FROM a WHERE record_id NOT IN (SELECT record_id FROM b) ORDER BY record_id".into()).await?,
+            ),
+            (false, true) => (list("SELECT record_id FROM b ORDER BY record_id".into()).await?, (0, Vec::new())),
+            (true, false) => ((0, Vec::new()), list("SELECT record_id FROM a ORDER BY record_id".into()).await?),
+            (false, false) => continue,
+        };
+        out.insert(
+            rid.clone(),
+            json!({
+                "added": added.0,
+                "removed": removed.0,
+                "added_ids": added.1,
+                "removed_ids": removed.1,
+                "truncated": added.0 as usize > added.1.len() || removed.0 as usize > removed.1.len(),
+            }),
+        );
+    }
+    Ok(Json(
+        json!({"snapshot": id, "since": since, "resources": out}),
+    ))
+}

@@ -1,0 +1,204 @@
+//! The Zhijian HTTP service: the data API of DESIGN §7 over the warehouse's current snapshot.
+//!
+//! Routes and the OpenAPI 3.1 document come from one registration (`utoipa-axum`); `/docs`
+//! serves Swagger UI from assets embedded in the binary (no CDN). The handlers only extract,
+//! call `zhijian-query` and encode; errors become responses in one place ([`error`]).
+//! A new snapshot is picked up without restart: each request takes the current snapshot once
+//! and finishes on it.
+
+pub mod api;
+pub mod encode;
+pub mod error;
+pub mod files;
+pub mod ops;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request, StatusCode};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+use zhijian_catalog::Catalog;
+use zhijian_query::{SnapshotView, Warehouse};
+
+pub use error::{ApiError, ApiResult};
+
+/// Concurrent streamed exports at most; more wait for a slot.
+const STREAM_SLOTS: usize = 8;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The warehouse of snapshots.
+    pub warehouse: Warehouse,
+    /// The catalog.
+    pub catalog: Arc<Catalog>,
+    /// Absolute base URL for links (`http://127.0.0.1:8080`), no trailing slash.
+    pub base_url: String,
+    /// Slots for streamed exports.
+    pub stream_slots: Arc<tokio::sync::Semaphore>,
+    /// Request counters for `/metrics`.
+    pub metrics: ops::Metrics,
+}
+
+impl AppState {
+    /// State over a warehouse.
+    pub fn new(
+        warehouse: impl Into<std::path::PathBuf>,
+        catalog: Arc<Catalog>,
+        base_url: &str,
+    ) -> Self {
+        Self {
+            warehouse: Warehouse::new(warehouse, catalog.clone()),
+            catalog,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            stream_slots: Arc::new(tokio::sync::Semaphore::new(STREAM_SLOTS)),
+            metrics: ops::Metrics::default(),
+        }
+    }
+
+    /// The snapshot `_as_of` names, or the current one.
+    pub async fn view(&self, params: &[(String, String)]) -> ApiResult<Arc<SnapshotView>> {
+        let as_of = params
+            .iter()
+            .find(|(k, _)| k == "_as_of")
+            .map(|(_, v)| v.as_str());
+        self.view_at(as_of).await
+    }
+
+    /// The snapshot with this id, or the current one.
+    pub async fn view_at(&self, as_of: Option<&str>) -> ApiResult<Arc<SnapshotView>> {
+        // An empty `_as_of=` means the current snapshot, as if it were absent.
+        let as_of = as_of.filter(|id| !id.trim().is_empty());
+        Ok(self.warehouse.snapshot(as_of).await?)
+    }
+
+    /// The URL of a download.
+    pub fn download_url(&self, snapshot: &str, table: &str, ext: &str) -> String {
+        format!("{}/downloads/{snapshot}/{table}.{ext}", self.base_url)
+    }
+}
+
+/// The OpenAPI document's frame; paths are added by the route registration.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Zhijian (质检) open data API",
+        description = "Chinese product-quality supervision data (监督抽查 and 107 more resources): catalog, filtered rows, facets, pass-rate statistics, downloads and snapshots. Filters: `field=v` or `field__op=v` with ops ne lt lte gt gte in notin contains startswith isnull notnull, typed against each resource's Table Schema.",
+        license(name = "CC-BY-4.0", url = "https://creativecommons.org/licenses/by/4.0/"),
+    ),
+    tags(
+        (name = "catalog", description = "The 6 categories, 24 subcategories and 108 resources"),
+        (name = "data", description = "Rows, facets and statistics"),
+        (name = "downloads", description = "Whole resources per snapshot"),
+        (name = "snapshots", description = "Versions and what changed"),
+        (name = "operations", description = "Health and metrics"),
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail))
+)]
+struct ApiDoc;
+
+fn registered() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::catalog))
+        .routes(routes!(api::resources))
+        .routes(routes!(api::resource))
+        .routes(routes!(api::rows))
+        .routes(routes!(api::facets))
+        .routes(routes!(api::stats))
+        .routes(routes!(files::snapshots))
+        .routes(routes!(files::changes))
+        .routes(routes!(files::download))
+        .routes(routes!(files::datapackage_json))
+        .routes(routes!(files::catalog_jsonld))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The OpenAPI 3.1 document of every route (what `/openapi.json` serves and `openapi.json`
+/// in the repository holds).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    registered().split_for_parts().1
+}
+
+/// The OpenAPI document as pretty JSON, with a final newline.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[derive(Clone, Default)]
+struct Counter(Arc<std::sync::atomic::AtomicU64>);
+
+impl MakeRequestId for Counter {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{:016x}-{n}", std::process::id());
+        id.parse().ok().map(RequestId::new)
+    }
+}
+
+/// The whole application: API, docs, operations and middleware.
+pub fn app(state: Arc<AppState>) -> Router {
+    let (router, api) = registered().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    let docs = SwaggerUi::new("/docs")
+        .url("/openapi.json", api)
+        .config(utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none"));
+    router
+        .merge(docs)
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count_requests,
+        ))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(RequestBodyLimitLayer::new(256 * 1024))
+        .layer(CompressionLayer::new())
+        .layer(CorsLayer::permissive())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(request_id, Counter::default()))
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_listener(state, listener, ops::shutdown_signal()).await
+}
+
+/// Serves on a bound listener until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve_listener(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    // Open the snapshot before the first request (and say so in /readyz).
+    if let Err(e) = state.warehouse.current().await {
+        tracing::warn!(error = %e, "no snapshot to serve yet");
+    }
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
