@@ -13,6 +13,8 @@ mod formats;
 mod paging;
 /// schemathesis against /openapi.json.
 mod schemathesis;
+/// The SQL endpoint, and hostile SQL.
+mod sql;
 /// Facets and pass-rate statistics.
 mod stats;
 
@@ -89,15 +91,21 @@ pub fn publish(raw: &Path, warehouse: &Path) -> String {
 
 /// Starts the real server on 127.0.0.1 with a free port, in its own runtime thread.
 pub fn start(warehouse: &Path) -> SocketAddr {
+    start_with(warehouse, None)
+}
+
+/// As [`start`], with other SQL limits.
+pub fn start_with(warehouse: &Path, limits: Option<zhijian_query::sql::SqlLimits>) -> SocketAddr {
     let catalog = Arc::new(Catalog::builtin().expect("catalog"));
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = std_listener.local_addr().expect("addr");
     std_listener.set_nonblocking(true).expect("nonblocking");
-    let state = Arc::new(zhijian_server::AppState::new(
-        warehouse.to_path_buf(),
-        catalog,
-        &format!("http://{addr}"),
-    ));
+    let mut state =
+        zhijian_server::AppState::new(warehouse.to_path_buf(), catalog, &format!("http://{addr}"));
+    if let Some(limits) = limits {
+        state.sql_limits = limits;
+    }
+    let state = Arc::new(state);
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -156,19 +156,48 @@ impl HttpResponse {
 /// A plain HTTP/1.1 GET over a real TCP connection (no client library between the test and
 /// the server): `Connection: close`, chunked bodies de-chunked, no compression asked for.
 pub fn http(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    request(addr, "GET", path, headers, &[])
+}
+
+/// A POST with a JSON body, as [`http`].
+pub fn post_json(addr: std::net::SocketAddr, path: &str, body: &serde_json::Value) -> HttpResponse {
+    let bytes = serde_json::to_vec(body).expect("json");
+    request(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        &bytes,
+    )
+}
+
+/// One HTTP/1.1 request over a new connection.
+pub fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the server");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(120)))
         .expect("timeout");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("send request");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    // The server may answer (413, 431) before reading a large body: a failed write is fine.
+    let _ = stream.write_all(&bytes);
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
+    let _ = stream.read_to_end(&mut raw);
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

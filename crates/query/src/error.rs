@@ -43,6 +43,32 @@ pub enum QueryError {
         /// The id asked for.
         id: String,
     },
+    /// User SQL that does not parse or plan, or fails: DataFusion's message, the position when
+    /// it has one, and the closest names when a table or column is unknown.
+    #[error("{message}")]
+    Invalid {
+        /// DataFusion's message.
+        message: String,
+        /// (line, column) of the error in the SQL text.
+        position: Option<(u64, u64)>,
+        /// Names close to an unknown one.
+        suggestions: Vec<String>,
+    },
+    /// A query needed more memory than its pool.
+    #[error("the query needs more memory than a public query may use: {message}")]
+    ResourcesExhausted {
+        /// DataFusion's message.
+        message: String,
+    },
+    /// A query ran past its deadline and was cancelled.
+    #[error("the query ran past its {seconds} s deadline and was cancelled")]
+    Deadline {
+        /// The deadline in seconds.
+        seconds: u64,
+    },
+    /// Every query slot is taken.
+    #[error("too many queries are running; retry in a few seconds")]
+    Busy,
     /// The SQL is refused before DataFusion sees it.
     #[error("query refused: {reason}")]
     Refused {

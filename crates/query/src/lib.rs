@@ -15,6 +15,7 @@ mod error;
 pub mod filter;
 mod output;
 mod session;
+pub mod sql;
 pub mod warehouse;
 
 pub use error::{QueryError, Result};

@@ -257,8 +257,31 @@ pub fn stream_response<P: Send + 'static>(
     bom: bool,
     permit: P,
 ) -> Response {
+    stream_with_deadline(
+        df,
+        format,
+        filename,
+        bom,
+        permit,
+        None,
+        &tokio::runtime::Handle::current(),
+    )
+    .0
+}
+
+/// As [`stream_response`], ending the body with an error if `deadline` passes first (the
+/// query is then cancelled).
+pub fn stream_with_deadline<P: Send + 'static>(
+    df: DataFrame,
+    format: Format,
+    filename: &str,
+    bom: bool,
+    permit: P,
+    deadline: Option<tokio::time::Instant>,
+    runtime: &tokio::runtime::Handle,
+) -> (Response, tokio::task::JoinHandle<()>) {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    tokio::spawn(async move {
+    let encoding = runtime.spawn(async move {
         let _permit = permit;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let run = async {
@@ -269,7 +292,16 @@ pub fn stream_response<P: Send + 'static>(
                     .map_err(other)?;
             }
             let mut stream = df.execute_stream().await.map_err(other)?;
-            while let Some(batch) = stream.next().await {
+            loop {
+                let next = match deadline {
+                    Some(d) => tokio::time::timeout_at(d, stream.next())
+                        .await
+                        .map_err(|_| other("the query ran past its deadline and was cancelled"))?,
+                    None => stream.next().await,
+                };
+                let Some(batch) = next else {
+                    break;
+                };
                 let batch = batch.map_err(other)?;
                 let bytes = encoder.batch(&batch)?;
                 if !bytes.is_empty() {
@@ -305,7 +337,7 @@ pub fn stream_response<P: Send + 'static>(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    response
+    (response, encoding)
 }
 
 /// The whole result as one XLSX sheet (`max_rows` checked by the caller with a count).
@@ -320,7 +352,10 @@ pub async fn xlsx_response(
         problem: e,
     };
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
+    // Rows go to a temporary file as they are written: the sheet is not held in memory.
+    let ws = wb
+        .add_worksheet_with_constant_memory()
+        .map_err(|e| internal(e.to_string()))?;
     let bold = XFormat::new().set_bold();
     let date = XFormat::new().set_num_format("yyyy-mm-dd");
     let names: Vec<String> = df

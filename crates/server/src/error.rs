@@ -28,6 +28,12 @@ pub enum ApiError {
         /// Formats that can.
         allowed: Vec<String>,
     },
+    /// The request body has a media type the endpoint does not take.
+    #[error("the body must be {expected}")]
+    UnsupportedMediaType {
+        /// What it takes.
+        expected: String,
+    },
     /// The server could not read its own files.
     #[error("{path}: {problem}")]
     Internal {
@@ -61,6 +67,21 @@ pub struct ErrorDetail {
     /// What is allowed instead, when a list helps.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
+    /// Where in the SQL text the error is, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    /// Names close to an unknown table or column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+}
+
+/// A position in SQL text.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: u64,
+    /// Column, from 1.
+    pub column: u64,
 }
 
 impl ApiError {
@@ -114,9 +135,41 @@ impl ApiError {
                     None,
                     Vec::new(),
                 ),
-                QueryError::Refused { .. } => {
-                    (StatusCode::BAD_REQUEST, "refused", None, None, Vec::new())
-                }
+                QueryError::Refused { .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "refused",
+                    Some("sql".into()),
+                    None,
+                    Vec::new(),
+                ),
+                QueryError::Invalid { .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    Some("sql".into()),
+                    None,
+                    Vec::new(),
+                ),
+                QueryError::ResourcesExhausted { .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "resources_exhausted",
+                    Some("sql".into()),
+                    None,
+                    Vec::new(),
+                ),
+                QueryError::Deadline { .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "deadline_exceeded",
+                    Some("sql".into()),
+                    None,
+                    Vec::new(),
+                ),
+                QueryError::Busy => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    None,
+                    None,
+                    Vec::new(),
+                ),
                 QueryError::DataFusion(_) | QueryError::Output(_) | QueryError::Manifest { .. } => {
                     (
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,6 +196,13 @@ impl ApiError {
                 Some(format.clone()),
                 allowed.clone(),
             ),
+            Self::UnsupportedMediaType { expected } => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                Some("Content-Type".into()),
+                None,
+                vec![expected.clone()],
+            ),
             Self::Internal { .. } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -161,6 +221,17 @@ impl ApiError {
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
         let (_, code, parameter, value, allowed) = self.parts();
+        let (position, suggestions) = match self {
+            Self::Query(QueryError::Invalid {
+                position,
+                suggestions,
+                ..
+            }) => (
+                position.map(|(line, column)| Position { line, column }),
+                suggestions.clone(),
+            ),
+            _ => (None, Vec::new()),
+        };
         ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
@@ -168,6 +239,8 @@ impl ApiError {
                 parameter,
                 value,
                 allowed,
+                position,
+                suggestions,
             },
         }
     }

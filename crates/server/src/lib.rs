@@ -11,6 +11,7 @@ pub mod encode;
 pub mod error;
 pub mod files;
 pub mod ops;
+pub mod sql;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -38,6 +39,9 @@ pub use error::{ApiError, ApiResult};
 
 /// Concurrent streamed exports at most; more wait for a slot.
 const STREAM_SLOTS: usize = 8;
+/// Concurrent SQL queries at most; one more is answered 503 at once. With the per-query
+/// memory pool this bounds the memory SQL can take: 4 × 256 MiB.
+pub const SQL_SLOTS: usize = 4;
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -52,6 +56,10 @@ pub struct AppState {
     pub stream_slots: Arc<tokio::sync::Semaphore>,
     /// Request counters for `/metrics`.
     pub metrics: ops::Metrics,
+    /// Slots for SQL queries.
+    pub sql_slots: Arc<tokio::sync::Semaphore>,
+    /// Limits of one SQL query.
+    pub sql_limits: zhijian_query::sql::SqlLimits,
 }
 
 impl AppState {
@@ -67,6 +75,8 @@ impl AppState {
             base_url: base_url.trim_end_matches('/').to_owned(),
             stream_slots: Arc::new(tokio::sync::Semaphore::new(STREAM_SLOTS)),
             metrics: ops::Metrics::default(),
+            sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_SLOTS)),
+            sql_limits: zhijian_query::sql::SqlLimits::default(),
         }
     }
 
@@ -104,10 +114,11 @@ impl AppState {
         (name = "catalog", description = "The 6 categories, 24 subcategories and 108 resources"),
         (name = "data", description = "Rows, facets and statistics"),
         (name = "downloads", description = "Whole resources per snapshot"),
+        (name = "sql", description = "Read-only SQL over every resource"),
         (name = "snapshots", description = "Versions and what changed"),
         (name = "operations", description = "Health and metrics"),
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail))
+    components(schemas(error::ErrorBody, error::ErrorDetail, error::Position, sql::SqlRequest))
 )]
 struct ApiDoc;
 
@@ -119,6 +130,7 @@ fn registered() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(api::rows))
         .routes(routes!(api::facets))
         .routes(routes!(api::stats))
+        .routes(routes!(sql::sql_get, sql::sql_post))
         .routes(routes!(files::snapshots))
         .routes(routes!(files::changes))
         .routes(routes!(files::download))
@@ -177,7 +189,23 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = request.uri().path(),
+                        request_id = id
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(SetRequestIdLayer::new(request_id, Counter::default()))
 }
 

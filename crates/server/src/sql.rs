@@ -1,0 +1,341 @@
+//! `/api/v1/sql`: read-only SQL over the whole snapshot for analysts, public and anonymous.
+//!
+//! Every query runs in its own task (a panic answers 500 for that request only) under a
+//! wall-clock deadline that covers planning and execution, with its own memory pool and
+//! spill cap (`zhijian_query::sql`); a fixed number run at once, and one more gets 503 with
+//! `Retry-After` at once instead of waiting in a queue. A client that goes away cancels its
+//! query. JSON answers are capped (default 1000 rows) with `truncated` and links to the
+//! streamed export of the same query, which has no cap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use zhijian_query::QueryError;
+use zhijian_query::sql::{SqlLimits, plan_public};
+
+use crate::AppState;
+use crate::api::encode_query;
+use crate::encode::{Format, stream_with_deadline};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+
+/// JSON results hold at most this many rows unless `limit` asks for fewer (or up to
+/// [`MAX_JSON_ROWS`]).
+pub const DEFAULT_JSON_ROWS: usize = 1000;
+/// The largest `limit` a JSON answer takes.
+pub const MAX_JSON_ROWS: usize = 10_000;
+
+/// A query.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SqlRequest {
+    /// SELECT, WITH or EXPLAIN.
+    pub sql: String,
+    /// json (default), ndjson, csv, parquet or arrow.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// JSON only: rows at most (default 1000, at most 10000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// What a query thread answers: a streamed response, or the rows of a JSON answer.
+enum Outcome {
+    Stream(Response),
+    Json(Vec<Value>, Vec<serde_json::Map<String, Value>>),
+}
+
+/// What a query yields on its own runtime.
+enum QueryOutcome {
+    Stream(datafusion::dataframe::DataFrame),
+    Json(Vec<Value>, Vec<serde_json::Map<String, Value>>),
+}
+
+/// Plans (and, for JSON, runs) one query under its deadline.
+async fn run_query(
+    base: datafusion::prelude::SessionContext,
+    tables: Vec<String>,
+    sql_text: String,
+    limits: SqlLimits,
+    format: Format,
+    cap: usize,
+    deadline: tokio::time::Instant,
+) -> Result<QueryOutcome, QueryError> {
+    let seconds = limits.deadline.as_secs();
+    let planned =
+        tokio::time::timeout_at(deadline, plan_public(&base, &tables, &sql_text, &limits))
+            .await
+            .map_err(|_| QueryError::Deadline { seconds })??;
+    if format != Format::Json {
+        return Ok(QueryOutcome::Stream(planned));
+    }
+    let columns: Vec<Value> = planned
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+        .collect();
+    // Rows up to the cap and one more (to know it is cut); then the stream is dropped, which
+    // stops the query. No LIMIT is added: EXPLAIN must stay the root of its plan.
+    let collect = async {
+        let mut stream = planned
+            .execute_stream()
+            .await
+            .map_err(|e| zhijian_query::sql::explain_error(e, &[]))?;
+        let mut rows = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| zhijian_query::sql::explain_error(e, &[]))?;
+            rows.extend(zhijian_query::api::batch_to_json(&batch)?);
+            if rows.len() > cap {
+                break;
+            }
+        }
+        Ok::<_, QueryError>(rows)
+    };
+    let rows = tokio::time::timeout_at(deadline, collect)
+        .await
+        .map_err(|_| QueryError::Deadline { seconds })??;
+    Ok(QueryOutcome::Json(columns, rows))
+}
+
+/// Read-only SQL by query string.
+#[utoipa::path(get, path = "/api/v1/sql", tag = "sql",
+    params(
+        ("sql" = String, Query, description = "SELECT, WITH or EXPLAIN over every resource table and `spot_checks`"),
+        ("_format" = Option<String>, Query, description = "json (default), ndjson, csv, parquet or arrow"),
+        ("_limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "JSON only: rows at most (default 1000)"),
+    ),
+    responses(
+        (status = 200, description = "Result", content(
+            (Object = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
+            (Vec<u8> = "application/vnd.apache.parquet"), (Vec<u8> = "application/vnd.apache.arrow.stream"))),
+        (status = 400, description = "Refused, invalid, over its deadline or its memory (the error says which, with position and suggestions)", body = ErrorBody),
+        (status = 503, description = "Every query slot is busy; retry after the Retry-After seconds", body = ErrorBody),
+    ))]
+pub async fn sql_get(
+    State(app): State<Arc<AppState>>,
+    Query(params): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let sql = get("sql").ok_or_else(|| QueryError::BadParameter {
+        parameter: "sql".into(),
+        value: String::new(),
+        problem: "give the query in `sql`".into(),
+        allowed: Vec::new(),
+    })?;
+    let limit = match get("_limit") {
+        Some(v) => Some(v.parse::<usize>().map_err(|_| QueryError::BadParameter {
+            parameter: "_limit".into(),
+            value: v.clone(),
+            problem: "expected a whole number".into(),
+            allowed: Vec::new(),
+        })?),
+        None => None,
+    };
+    run(&app, sql, get("_format"), limit, &headers).await
+}
+
+/// Read-only SQL in a JSON body.
+#[utoipa::path(post, path = "/api/v1/sql", tag = "sql",
+    request_body = SqlRequest,
+    responses(
+        (status = 200, description = "Result", content(
+            (Object = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
+            (Vec<u8> = "application/vnd.apache.parquet"), (Vec<u8> = "application/vnd.apache.arrow.stream"))),
+        (status = 400, description = "Not JSON with a `sql` string; or refused, invalid, over its deadline or its memory", body = ErrorBody),
+        (status = 413, description = "The body is over 256 KiB"),
+        (status = 415, description = "The body is not application/json", body = ErrorBody),
+        (status = 503, description = "Every query slot is busy", body = ErrorBody),
+    ))]
+pub async fn sql_post(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let json_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json_type {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "application/json".into(),
+        });
+    }
+    let req: SqlRequest = serde_json::from_slice(&body).map_err(|e| QueryError::BadParameter {
+        parameter: "body".into(),
+        value: String::from_utf8_lossy(&body).chars().take(200).collect(),
+        problem: format!("expected JSON {{\"sql\": \"…\", \"format\": \"json\"}}: {e}"),
+        allowed: Vec::new(),
+    })?;
+    run(&app, req.sql, req.format, req.limit, &headers).await
+}
+
+async fn run(
+    app: &Arc<AppState>,
+    sql: String,
+    format: Option<String>,
+    limit: Option<usize>,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let format = match format.as_deref() {
+        Some(name) => Format::from_name(name)?,
+        None => Format::from_accept(headers),
+    };
+    if format == Format::Xlsx {
+        return Err(ApiError::Format {
+            format: "xlsx".into(),
+            problem: "SQL results are not offered as XLSX".into(),
+            allowed: vec![
+                "json".into(),
+                "ndjson".into(),
+                "csv".into(),
+                "parquet".into(),
+                "arrow".into(),
+            ],
+        });
+    }
+    let cap = limit.unwrap_or(DEFAULT_JSON_ROWS);
+    if cap == 0 || cap > MAX_JSON_ROWS {
+        return Err(QueryError::BadParameter {
+            parameter: "limit".into(),
+            value: cap.to_string(),
+            problem: format!(
+                "expected 1 to {MAX_JSON_ROWS}; use _format=ndjson, csv or parquet for everything"
+            ),
+            allowed: Vec::new(),
+        }
+        .into());
+    }
+    let permit = app
+        .sql_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| QueryError::Busy)?;
+    let view = app.warehouse.current().await?;
+    let limits: SqlLimits = app.sql_limits.clone();
+    let seconds = limits.deadline.as_secs();
+    let deadline = tokio::time::Instant::now() + limits.deadline;
+    let mut tables: Vec<String> = view
+        .manifest
+        .resources
+        .values()
+        .map(|r| r.table.clone())
+        .collect();
+    tables.push(zhijian_catalog::SPOT_CHECK_SCHEMA.to_owned());
+    let started = std::time::Instant::now();
+    let base = view.ctx.clone();
+    let sql_text = sql.clone();
+    // Each query runs on a thread and runtime of its own, which holds the slot until it
+    // ends: a join or kernel that does not yield (SECURITY.md) stalls only its own threads,
+    // the serving runtime keeps answering and its timer keeps the deadline; a query cancelled
+    // at its deadline keeps its slot until DataFusion reaches a yield point and really stops.
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<Outcome, QueryError>>();
+    let view_for_stream = view.clone();
+    let spawned = std::thread::Builder::new()
+        .name("zhijian-sql".into())
+        .stack_size(16 * 1024 * 1024)
+        .spawn(move || {
+            let slot = permit;
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_stack_size(16 * 1024 * 1024)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(QueryError::Output(e.to_string())));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let mut tx = tx;
+                let work = run_query(base, tables, sql_text, limits, format, cap, deadline);
+                let outcome = tokio::select! {
+                    outcome = work => outcome,
+                    // The request is gone (client away, or its deadline passed): stop.
+                    () = tx.closed() => return,
+                };
+                match outcome {
+                    Ok(QueryOutcome::Json(columns, rows)) => {
+                        let _ = tx.send(Ok(Outcome::Json(columns, rows)));
+                    }
+                    Ok(QueryOutcome::Stream(df)) => {
+                        // The stream is encoded on this runtime, so the slot is held to the end.
+                        let (response, encoding) = stream_with_deadline(
+                            df,
+                            format,
+                            "query",
+                            false,
+                            view_for_stream,
+                            Some(deadline),
+                            &tokio::runtime::Handle::current(),
+                        );
+                        if tx.send(Ok(Outcome::Stream(response))).is_ok() {
+                            let _ = encoding.await;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            });
+            // Dropping the runtime waits for its workers to leave their current poll.
+            drop(runtime);
+            drop(slot);
+        });
+    if let Err(e) = spawned {
+        return Err(ApiError::Internal {
+            path: "/api/v1/sql".into(),
+            problem: format!("cannot start a query thread: {e}"),
+        });
+    }
+    // The deadline is kept here too: if the query's threads are stuck, their own timers
+    // cannot fire, but this one does; dropping `rx` tells the query to stop.
+    let outcome = match tokio::time::timeout_at(deadline + Duration::from_millis(250), rx).await {
+        Err(_) => return Err(QueryError::Deadline { seconds }.into()),
+        Ok(Err(_)) => {
+            // The query thread ended without an answer: a panic in the engine.
+            return Err(ApiError::Internal {
+                path: "/api/v1/sql".into(),
+                problem: "the query crashed the engine (a DataFusion panic); the server is fine"
+                    .into(),
+            });
+        }
+        Ok(Ok(result)) => result?,
+    };
+    match outcome {
+        Outcome::Json(columns, mut rows) => {
+            let truncated = rows.len() > cap;
+            rows.truncate(cap);
+            let export = |f: &str| {
+                format!(
+                    "{}/api/v1/sql?{}",
+                    app.base_url,
+                    encode_query(&[("sql".into(), sql.clone()), ("_format".into(), f.into())])
+                )
+            };
+            Ok(Json(json!({
+                "snapshot": view.id,
+                "columns": columns,
+                "rows": rows,
+                "row_count": rows.len(),
+                "truncated": truncated,
+                "elapsed_ms": started.elapsed().as_millis() as u64,
+                "export": {"ndjson": export("ndjson"), "csv": export("csv"), "parquet": export("parquet")},
+            }))
+            .into_response())
+        }
+        Outcome::Stream(response) => Ok(response),
+    }
+}
