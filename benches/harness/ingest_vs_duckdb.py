@@ -75,7 +75,7 @@ def main() -> None:
         for i, p in enumerate(files):
             con.execute(
                 f"COPY (SELECT * FROM read_csv('{p}', all_varchar = true, header = false, "
-                f"null_padding = true, ignore_errors = true, strict_mode = false)) "
+                f"null_padding = true, ignore_errors = true, strict_mode = false, parallel = false)) "
                 f"TO '{out / f'{i}.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
             duck_rows += con.execute(
                 f"SELECT count(*) FROM read_parquet('{out / f'{i}.parquet'}')").fetchone()[0]
