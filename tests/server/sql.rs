@@ -355,3 +355,89 @@ fn concurrent_heavy_queries_get_503_instead_of_a_queue() {
     }
     answers_normally(addr, "the burst");
 }
+
+#[test]
+fn named_queries_are_listed_typed_and_agree_with_the_api() {
+    let s = served();
+    let list = s.json("/api/v1/queries");
+    let queries = list["queries"].as_array().expect("queries");
+    assert!(queries.len() >= 5, "{list}");
+    for q in queries {
+        assert!(q["title_zh"].as_str().is_some_and(|t| !t.is_empty()), "{q}");
+        assert!(q["title_en"].as_str().is_some_and(|t| !t.is_empty()), "{q}");
+    }
+    // Every query runs with its required parameters.
+    for q in queries {
+        let name = q["name"].as_str().expect("name");
+        let mut path = format!("/api/v1/queries/{name}?_limit=50");
+        for p in q["params"].as_array().expect("params") {
+            if p["required"] == true {
+                path.push_str(&format!(
+                    "&{}={}",
+                    p["name"].as_str().expect("name"),
+                    enc("有限公司")
+                ));
+            }
+        }
+        let r = http(s.addr, &path, &[]);
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+    // The pass rate of a product agrees with /spot-checks/stats.
+    let stats = s.json("/api/v1/spot-checks/stats?group_by=product&_limit=1");
+    let product = stats["groups"][0]["product"]
+        .as_str()
+        .expect("product")
+        .to_owned();
+    let batches = stats["groups"][0]["batches"].as_u64().expect("batches");
+    let rows = s.json(&format!(
+        "/api/v1/queries/pass_rate_by_product_year?product={}&_limit=10000",
+        enc(&product)
+    ));
+    let sum: u64 = rows["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["batches"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(sum, batches);
+    let later = s.json("/api/v1/queries/pass_rate_by_product_year?year_from=2020");
+    assert!(
+        later["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["plan_year"].as_i64() >= Some(2020))
+    );
+    // Bad parameters name themselves; an unknown query is a 404.
+    let missing = http(s.addr, "/api/v1/queries/company_history", &[]);
+    assert_eq!(missing.status, 400);
+    assert_eq!(missing.json()["error"]["parameter"], "company");
+    let typed = http(s.addr, "/api/v1/queries/worst_products?top=many", &[]);
+    assert_eq!(typed.status, 400);
+    assert_eq!(typed.json()["error"]["parameter"], "top");
+    let unknown = http(s.addr, "/api/v1/queries/worst_products?nosuch=1", &[]);
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.json()["error"]["parameter"], "nosuch");
+    assert_eq!(
+        http(s.addr, "/api/v1/queries/no_such_query", &[]).status,
+        404
+    );
+    // Each query's typed parameters are in the OpenAPI document.
+    let doc = s.json("/openapi.json");
+    let op = &doc["paths"]["/api/v1/queries/company_history"]["get"];
+    let company = op["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "company")
+        .expect("company parameter");
+    assert_eq!(company["required"], true);
+    assert_eq!(company["schema"]["type"], "string");
+    let top = &doc["paths"]["/api/v1/queries/worst_products"]["get"]["parameters"];
+    assert!(
+        top.as_array()
+            .expect("parameters")
+            .iter()
+            .any(|p| p["name"] == "top" && p["schema"]["type"] == "integer")
+    );
+}

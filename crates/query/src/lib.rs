@@ -13,6 +13,7 @@
 pub mod api;
 mod error;
 pub mod filter;
+pub mod named;
 mod output;
 mod session;
 pub mod sql;

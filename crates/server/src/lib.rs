@@ -11,6 +11,7 @@ pub mod encode;
 pub mod error;
 pub mod files;
 pub mod ops;
+pub mod queries;
 pub mod sql;
 
 use std::net::SocketAddr;
@@ -131,6 +132,8 @@ fn registered() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(api::facets))
         .routes(routes!(api::stats))
         .routes(routes!(sql::sql_get, sql::sql_post))
+        .routes(routes!(queries::list))
+        .routes(routes!(queries::run))
         .routes(routes!(files::snapshots))
         .routes(routes!(files::changes))
         .routes(routes!(files::download))
@@ -144,7 +147,9 @@ fn registered() -> OpenApiRouter<Arc<AppState>> {
 /// The OpenAPI 3.1 document of every route (what `/openapi.json` serves and `openapi.json`
 /// in the repository holds).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    registered().split_for_parts().1
+    let mut api = registered().split_for_parts().1;
+    queries::document(&mut api);
+    api
 }
 
 /// The OpenAPI document as pretty JSON, with a final newline.
@@ -167,7 +172,8 @@ impl MakeRequestId for Counter {
 
 /// The whole application: API, docs, operations and middleware.
 pub fn app(state: Arc<AppState>) -> Router {
-    let (router, api) = registered().split_for_parts();
+    let (router, mut api) = registered().split_for_parts();
+    queries::document(&mut api);
     let request_id = HeaderName::from_static("x-request-id");
     let docs = SwaggerUi::new("/docs")
         .url("/openapi.json", api)

@@ -180,7 +180,8 @@ pub async fn sql_post(
     run(&app, req.sql, req.format, req.limit, &headers).await
 }
 
-async fn run(
+/// Runs public SQL (also the rendered named queries) and answers in `format`.
+pub(crate) async fn run(
     app: &Arc<AppState>,
     sql: String,
     format: Option<String>,
