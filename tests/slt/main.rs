@@ -1,0 +1,182 @@
+//! The SQL surface pinned by the sqllogictest files of `queries/` (`*.slt`), run against a
+//! snapshot ingested from a fixed synthetic corpus, through the same planning path, guard and
+//! limits as the public `/api/v1/sql` endpoint.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::array::Array;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use sqllogictest::{DBOutput, DefaultColumnType};
+use zhijian_catalog::Catalog;
+use zhijian_query::sql::{SqlLimits, plan_public};
+
+/// The engine under test: public SQL on one snapshot.
+struct Zhijian {
+    ctx: SessionContext,
+    tables: Vec<String>,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SqlError(String);
+
+fn column_type(t: &DataType) -> DefaultColumnType {
+    match t {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => DefaultColumnType::Integer,
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => {
+            DefaultColumnType::FloatingPoint
+        }
+        _ => DefaultColumnType::Text,
+    }
+}
+
+impl sqllogictest::DB for Zhijian {
+    type Error = SqlError;
+    type ColumnType = DefaultColumnType;
+
+    fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SqlError> {
+        let limits = SqlLimits::default();
+        self.runtime.block_on(async {
+            let df = plan_public(&self.ctx, &self.tables, sql, &limits)
+                .await
+                .map_err(|e| SqlError(e.to_string()))?;
+            let types: Vec<DefaultColumnType> = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| column_type(f.data_type()))
+                .collect();
+            let mut stream = df
+                .execute_stream()
+                .await
+                .map_err(|e| SqlError(e.to_string()))?;
+            let mut rows = Vec::new();
+            let options = FormatOptions::default().with_null("NULL");
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| SqlError(e.to_string()))?;
+                let formatters: Vec<ArrayFormatter<'_>> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| SqlError(e.to_string()))?;
+                for i in 0..batch.num_rows() {
+                    rows.push(
+                        formatters
+                            .iter()
+                            .zip(batch.columns())
+                            .map(|(f, c)| {
+                                if c.is_null(i) {
+                                    "NULL".to_owned()
+                                } else {
+                                    let v = f.value(i).to_string();
+                                    if v.is_empty() {
+                                        "(empty)".to_owned()
+                                    } else {
+                                        v
+                                    }
+                                }
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Ok(DBOutput::Rows { types, rows })
+        })
+    }
+
+    fn engine_name(&self) -> &str {
+        "zhijian"
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("raw");
+    let warehouse = dir.path().join("warehouse");
+    zhijian_synth::generate(
+        &zhijian_synth::Options {
+            raw: raw.clone(),
+            truth: None,
+            scale: 20_000,
+            seed: 5_150,
+        },
+        &|_, _| {},
+    )
+    .expect("corpus");
+    let catalog = Catalog::builtin().expect("catalog");
+    let ingested = zhijian_ingest::pipeline::ingest(&raw, &catalog, &[], &|_, _| {});
+    let manifest =
+        zhijian_ingest::snapshot::publish(&warehouse, &catalog, &ingested).expect("publish");
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_stack_size(16 * 1024 * 1024)
+            .enable_all()
+            .build()
+            .expect("runtime"),
+    );
+    let view = runtime
+        .block_on(zhijian_query::warehouse::open_snapshot(
+            &warehouse,
+            &catalog,
+            &manifest.id,
+        ))
+        .expect("snapshot");
+    let mut tables: Vec<String> = view
+        .manifest
+        .resources
+        .values()
+        .map(|r| r.table.clone())
+        .collect();
+    tables.push("spot_checks".into());
+    let root = zhijian_tests::repo_root().join("queries");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("queries/")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .slt files in {}", root.display());
+    let mut failures = Vec::new();
+    for file in &files {
+        let ctx = view.ctx.clone();
+        let tables = tables.clone();
+        let rt = runtime.clone();
+        let mut runner = sqllogictest::Runner::new(move || {
+            let db = Zhijian {
+                ctx: ctx.clone(),
+                tables: tables.clone(),
+                runtime: rt.clone(),
+            };
+            async move { Ok(db) }
+        });
+        match runner.run_file(file) {
+            Ok(()) => println!("ok   {}", file.display()),
+            Err(e) => {
+                println!("FAIL {}\n{e}", file.display());
+                failures.push(file.display().to_string());
+            }
+        }
+    }
+    println!(
+        "test result: {}. {} passed; {} failed; 0 ignored; 0 measured; 0 filtered out",
+        if failures.is_empty() { "ok" } else { "FAILED" },
+        files.len() - failures.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "failing .slt files: {failures:?}");
+}
