@@ -9,7 +9,7 @@ use zhijian_catalog::{Catalog, FieldType, SPOT_CHECK_SCHEMA, TableSchema, sort_o
 
 use crate::error::{QueryError, Result};
 use crate::filter::{
-    COMMON_PARAMETERS, SortKey, after, field, ident, parse_filter, parse_sort, string_lit,
+    COMMON_PARAMETERS, SortKey, after, bad, field, ident, parse_filter, parse_sort, string_lit,
     text_search,
 };
 use crate::warehouse::SnapshotView;
@@ -106,20 +106,6 @@ fn sort_spec(keys: &[SortKey]) -> String {
         .map(|k| format!("{}{}", if k.desc { "-" } else { "" }, k.field))
         .collect::<Vec<_>>()
         .join(",")
-}
-
-fn bad(
-    parameter: &str,
-    value: &str,
-    problem: impl Into<String>,
-    allowed: Vec<String>,
-) -> QueryError {
-    QueryError::BadParameter {
-        parameter: parameter.to_owned(),
-        value: value.to_owned(),
-        problem: problem.into(),
-        allowed,
-    }
 }
 
 /// The table and schema behind a resource id (or `spot_checks` for all spot checks).

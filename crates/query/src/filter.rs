@@ -42,7 +42,8 @@ pub struct Filter {
     pub sql: String,
 }
 
-fn bad(
+/// A 400 naming the parameter, its value, what is wrong and what is allowed.
+pub(crate) fn bad(
     parameter: &str,
     value: &str,
     problem: impl Into<String>,
