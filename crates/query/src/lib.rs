@@ -7,8 +7,9 @@
 //! DataFusion's own `SQLOptions`, recursive CTEs off, bounded text size and nesting) and how
 //! results stream out (NDJSON, JSON, CSV, a text table), and what the data API asks of a
 //! snapshot: the typed filter grammar ([`filter`]), pages with keyset cursors, exact counts,
-//! facets and pass-rate statistics ([`api`]), and the warehouse of snapshots that picks up a
-//! new one without restart ([`warehouse`]). It knows nothing of HTTP.
+//! facets and pass-rate statistics ([`api`]), the warehouse of snapshots that picks up a
+//! new one without restart ([`warehouse`]), public SQL with its per-query limits and plan
+//! checks ([`sql`]), and the named queries of `queries/` ([`named`]). It knows nothing of HTTP.
 
 pub mod api;
 mod error;
