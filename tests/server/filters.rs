@@ -1,18 +1,7 @@
 use serde_json::Value;
-use zhijian_tests::HttpResponse;
+use zhijian_tests::{HttpResponse, url_encode as enc};
 
 use crate::{Served, served};
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 fn rows(s: &Served, query: &str) -> Value {
     s.json(&format!(

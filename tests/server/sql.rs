@@ -2,20 +2,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use zhijian_tests::{HttpResponse, http, post_json};
+use zhijian_tests::{HttpResponse, http, post_json, url_encode as enc};
 
 use crate::{served, start_with};
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 fn sql(addr: SocketAddr, text: &str) -> HttpResponse {
     post_json(addr, "/api/v1/sql", &json!({ "sql": text }))

@@ -116,6 +116,18 @@ pub fn frictionless_validate(kind: Option<&str>, sources: &[PathBuf], cwd: &Path
     verdicts
 }
 
+/// Percent-encodes a query-string value (everything but unreserved ASCII).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A response read by [`http`].
 #[derive(Debug, Clone)]
 pub struct HttpResponse {

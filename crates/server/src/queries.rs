@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Required, Schema};
-use zhijian_query::QueryError;
 use zhijian_query::named;
 
 use crate::AppState;
@@ -64,15 +63,7 @@ pub async fn run(
     })?;
     let sql = q.render(&params)?;
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let limit = match get("_limit") {
-        Some(v) => Some(v.parse::<usize>().map_err(|_| QueryError::BadParameter {
-            parameter: "_limit".into(),
-            value: v.clone(),
-            problem: "expected a whole number".into(),
-            allowed: Vec::new(),
-        })?),
-        None => None,
-    };
+    let limit = crate::sql::json_limit(&params)?;
     crate::sql::run(&app, sql, get("_format"), limit, &headers).await
 }
 

@@ -103,6 +103,21 @@ async fn run_query(
     Ok(QueryOutcome::Json(columns, rows))
 }
 
+/// `_limit` of a JSON answer, when given.
+pub(crate) fn json_limit(params: &[(String, String)]) -> ApiResult<Option<usize>> {
+    match params.iter().find(|(k, _)| k == "_limit") {
+        Some((_, v)) => Ok(Some(v.parse::<usize>().map_err(|_| {
+            QueryError::BadParameter {
+                parameter: "_limit".into(),
+                value: v.clone(),
+                problem: "expected a whole number".into(),
+                allowed: Vec::new(),
+            }
+        })?)),
+        None => Ok(None),
+    }
+}
+
 /// Read-only SQL by query string.
 #[utoipa::path(get, path = "/api/v1/sql", tag = "sql",
     params(
@@ -129,16 +144,7 @@ pub async fn sql_get(
         problem: "give the query in `sql`".into(),
         allowed: Vec::new(),
     })?;
-    let limit = match get("_limit") {
-        Some(v) => Some(v.parse::<usize>().map_err(|_| QueryError::BadParameter {
-            parameter: "_limit".into(),
-            value: v.clone(),
-            problem: "expected a whole number".into(),
-            allowed: Vec::new(),
-        })?),
-        None => None,
-    };
-    run(&app, sql, get("_format"), limit, &headers).await
+    run(&app, sql, get("_format"), json_limit(&params)?, &headers).await
 }
 
 /// Read-only SQL in a JSON body.
