@@ -135,13 +135,7 @@ fn main() {
             &manifest.id,
         ))
         .expect("snapshot");
-    let mut tables: Vec<String> = view
-        .manifest
-        .resources
-        .values()
-        .map(|r| r.table.clone())
-        .collect();
-    tables.push("spot_checks".into());
+    let tables = view.tables();
     let root = zhijian_tests::repo_root().join("queries");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("queries/")

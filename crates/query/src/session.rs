@@ -3,7 +3,7 @@
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use std::path::Path;
-use zhijian_catalog::{Catalog, SPOT_CHECK_SCHEMA};
+use zhijian_catalog::Catalog;
 
 use crate::warehouse::{current_id, open_snapshot};
 
@@ -34,21 +34,7 @@ pub async fn open(warehouse: &Path) -> Result<(SessionContext, Snapshot)> {
         problem: format!("the built-in catalog: {e}"),
     })?;
     let view = open_snapshot(warehouse, &catalog, &id).await?;
-    let mut tables: Vec<String> = view
-        .manifest
-        .resources
-        .values()
-        .map(|r| r.table.clone())
-        .collect();
-    if view
-        .manifest
-        .resources
-        .values()
-        .any(|r| r.schema == SPOT_CHECK_SCHEMA)
-    {
-        tables.push(SPOT_CHECK_SCHEMA.to_owned());
-    }
-    tables.sort();
+    let tables = view.tables();
     Ok((view.ctx, Snapshot { id, tables }))
 }
 

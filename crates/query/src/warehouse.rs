@@ -95,6 +95,18 @@ impl std::fmt::Debug for SnapshotView {
 }
 
 impl SnapshotView {
+    /// The names of its tables, sorted: one per resource, and `spot_checks` when it has
+    /// spot-check resources.
+    pub fn tables(&self) -> Vec<String> {
+        let resources = self.manifest.resources.values();
+        let mut tables: Vec<String> = resources.clone().map(|r| r.table.clone()).collect();
+        if resources.clone().any(|r| r.schema == SPOT_CHECK_SCHEMA) {
+            tables.push(SPOT_CHECK_SCHEMA.to_owned());
+        }
+        tables.sort();
+        tables
+    }
+
     /// The manifest entry of a resource.
     pub fn resource(&self, id: &str) -> Option<&ManifestResource> {
         self.manifest.resources.get(id)

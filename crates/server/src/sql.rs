@@ -232,13 +232,7 @@ pub(crate) async fn run(
     let limits: SqlLimits = app.sql_limits.clone();
     let seconds = limits.deadline.as_secs();
     let deadline = tokio::time::Instant::now() + limits.deadline;
-    let mut tables: Vec<String> = view
-        .manifest
-        .resources
-        .values()
-        .map(|r| r.table.clone())
-        .collect();
-    tables.push(zhijian_catalog::SPOT_CHECK_SCHEMA.to_owned());
+    let tables = view.tables();
     let started = std::time::Instant::now();
     let base = view.ctx.clone();
     let sql_text = sql.clone();
