@@ -9,7 +9,9 @@
 2. `zhijian serve` serves it; DuckDB opens the same Parquet files of the snapshot.
 3. Ten typical requests run --repeat times each (after two warm-ups) over keep-alive HTTP, and
    their SQL equivalents in DuckDB; medians and the ratio ours/DuckDB are printed.
-4. wrk (when installed) loads the server with a point lookup and a filtered page, 4 connections
+4. The named queries of `queries/` run through `/api/v1/queries/{name}` and, with the same
+   SQL text and parameters, in DuckDB (DataFusion-only function names translated).
+5. wrk (when installed) loads the server with a point lookup and a filtered page, 4 connections
    for 10 s on loopback; the server's peak RSS is read from /proc.
 
 Figures are ratios measured in the same run on the same machine (PERFORMANCE.md: medians move
@@ -69,6 +71,10 @@ def main() -> None:
     con = duckdb.connect()
     con.execute(f"CREATE VIEW spot_checks AS SELECT * FROM read_parquet({spot_files!r})")
     con.execute(f"CREATE VIEW a102 AS SELECT * FROM read_parquet('{a102}')")
+    for r in manifest["resources"].values():
+        if r["schema"] != "spot_checks":
+            files = [str(warehouse / f["path"]) for f in r["files"]]
+            con.execute(f"CREATE VIEW {r['table']} AS SELECT * FROM read_parquet({files!r})")
     rid = con.execute("SELECT record_id FROM a102 USING SAMPLE 1 ROWS").fetchone()[0]
     product = con.execute("SELECT product, count(*) c FROM spot_checks WHERE result = 'fail' "
                           "GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()[0]
@@ -162,6 +168,39 @@ def main() -> None:
             results.append({"request": name, "zhijian_http_ms": round(o * 1000, 2),
                             "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)})
         report["requests"] = results
+
+        # The named queries: the same SQL text and parameters in DuckDB, where the few
+        # DataFusion-only names are translated.
+        company = con.execute("SELECT enterprise FROM spot_checks WHERE result = 'fail' "
+                              "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0][:4]
+        params = {
+            "pass_rate_by_product_year": {"product": product, "year_from": 2018},
+            "worst_products": {"min_batches": 30},
+            "company_history": {"company": company},
+            "refused_imports_by_origin": {},
+            "top_failed_items": {"product": product},
+        }
+        named = []
+        for sql_file in sorted((pathlib.Path(__file__).resolve().parents[2] / "queries").glob("*.sql")):
+            name = sql_file.stem
+            text = "\n".join(l for l in sql_file.read_text().splitlines() if not l.startswith("--"))
+            declared = [l.split()[2] for l in sql_file.read_text().splitlines()
+                        if l.startswith("-- param:")]
+            given = params.get(name, {})
+            duck_sql = text.replace("approx_distinct(", "approx_count_distinct(")
+            duck_params = {p: given.get(p) for p in declared if f"${p}" in text}
+            path = f"/api/v1/queries/{name}?" + urllib.parse.urlencode({**given, "_format": "ndjson"})
+            ours, theirs = [], []
+            for i in range(args.repeat + 2):
+                t0 = time.perf_counter(); get(path); t = time.perf_counter() - t0
+                if i >= 2: ours.append(t)
+                t0 = time.perf_counter(); con.execute(duck_sql, duck_params).fetchall()
+                t = time.perf_counter() - t0
+                if i >= 2: theirs.append(t)
+            o, d = statistics.median(ours), statistics.median(theirs)
+            named.append({"query": name, "params": given, "zhijian_http_ms": round(o * 1000, 2),
+                          "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)})
+        report["named_queries"] = named
 
         if shutil.which("wrk"):
             loads = {}

@@ -7,16 +7,22 @@ mod downloads;
 mod endpoints;
 /// Every filter operator, and bad input of each kind.
 mod filters;
+/// Arrow Flight SQL, judged by the Python ADBC driver.
+mod flight;
 /// Each format read back by a real client.
 mod formats;
 /// Keyset paging over whole resources, also while a new snapshot is published.
 mod paging;
 /// schemathesis against /openapi.json.
 mod schemathesis;
+/// Search and producers.
+mod search;
 /// The SQL endpoint, and hostile SQL.
 mod sql;
 /// Facets and pass-rate statistics.
 mod stats;
+/// The web page, in headless Chromium too.
+mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ZHIJIAN_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Also serve Arrow Flight SQL (for ADBC, JDBC and DBeaver) on this address, with the
+    /// same read-only guard and limits as `/api/v1/sql`.
+    #[arg(long, env = "ZHIJIAN_FLIGHT_ADDR")]
+    flight_addr: Option<SocketAddr>,
     /// Raw corpus to build the first snapshot from when the warehouse has none (generated
     /// here with the demo scale and seed when missing).
     #[arg(
@@ -88,13 +92,16 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         "serving {} on {base} (API docs: {base}/docs)",
         args.warehouse.display()
     )?;
+    if let Some(flight) = args.flight_addr {
+        writeln!(out, "Flight SQL on grpc://{flight}")?;
+    }
     out.flush()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(16 * 1024 * 1024)
         .enable_all()
         .build()?;
     runtime
-        .block_on(zhijian_server::serve(state, args.addr))
+        .block_on(zhijian_server::serve(state, args.addr, args.flight_addr))
         .map_err(|source| CliError::Serve {
             addr: args.addr,
             source,

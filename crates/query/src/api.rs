@@ -317,8 +317,14 @@ async fn sql(view: &SnapshotView, text: &str) -> Result<DataFrame> {
     Ok(view.ctx.sql(text).await?)
 }
 
+/// Runs SQL built by a surface of ours (never client text) on a snapshot and collects its
+/// (small) result as JSON objects.
+pub async fn query_json(view: &SnapshotView, text: &str) -> Result<Vec<Map<String, Value>>> {
+    json_rows(sql(view, text).await?).await
+}
+
 /// Collects a small result (a page, a facet, a count) as JSON objects.
-async fn json_rows(df: DataFrame) -> Result<Vec<Map<String, Value>>> {
+pub(crate) async fn json_rows(df: DataFrame) -> Result<Vec<Map<String, Value>>> {
     let mut stream = df.execute_stream().await?;
     let mut out = Vec::new();
     while let Some(batch) = stream.next().await {

@@ -43,6 +43,12 @@ pub enum QueryError {
         /// The id asked for.
         id: String,
     },
+    /// No producer has this key.
+    #[error("no producer `{key}`: find producers with /api/v1/enterprises?q=")]
+    UnknownEnterprise {
+        /// The key asked for.
+        key: String,
+    },
     /// User SQL that does not parse or plan, or fails: DataFusion's message, the position when
     /// it has one, and the closest names when a table or column is unknown.
     #[error("{message}")]

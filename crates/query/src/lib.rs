@@ -9,15 +9,18 @@
 //! snapshot: the typed filter grammar ([`filter`]), pages with keyset cursors, exact counts,
 //! facets and pass-rate statistics ([`api`]), the warehouse of snapshots that picks up a
 //! new one without restart ([`warehouse`]), public SQL with its per-query limits and plan
-//! checks ([`sql`]), and the named queries of `queries/` ([`named`]). It knows nothing of HTTP.
+//! checks ([`sql`]), the named queries of `queries/` ([`named`]), and the Chinese-aware search
+//! and producer entities ([`search`], folding and pinyin in [`text`]). It knows nothing of HTTP.
 
 pub mod api;
 mod error;
 pub mod filter;
 pub mod named;
 mod output;
+pub mod search;
 mod session;
 pub mod sql;
+pub mod text;
 pub mod warehouse;
 
 pub use error::{QueryError, Result};

@@ -83,6 +83,8 @@ pub struct SnapshotView {
     pub ctx: SessionContext,
     /// When it was published, if the history knows.
     pub published_at: Option<String>,
+    /// The search dictionary and producers, built on first use.
+    indexes: tokio::sync::OnceCell<Arc<crate::search::Indexes>>,
 }
 
 impl std::fmt::Debug for SnapshotView {
@@ -105,6 +107,15 @@ impl SnapshotView {
         }
         tables.sort();
         tables
+    }
+
+    /// The search dictionary and producers of this snapshot, built once on first use (a
+    /// failed build is tried again by the next caller).
+    pub async fn indexes(&self) -> Result<Arc<crate::search::Indexes>> {
+        self.indexes
+            .get_or_try_init(|| crate::search::Indexes::build(self))
+            .await
+            .cloned()
     }
 
     /// The manifest entry of a resource.
@@ -195,6 +206,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
         manifest,
         ctx,
         published_at,
+        indexes: tokio::sync::OnceCell::new(),
     })
 }
 

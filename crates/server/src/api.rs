@@ -94,7 +94,7 @@ pub async fn resources(
     Ok(Json(json!({"snapshot": view.id, "resources": list})))
 }
 
-fn citation(c: &Catalog, r: &Resource, view: &SnapshotView, url: &str) -> Value {
+pub(crate) fn citation(c: &Catalog, r: &Resource, view: &SnapshotView, url: &str) -> Value {
     let year = view
         .published_at
         .as_deref()
@@ -290,21 +290,23 @@ pub async fn rows(
     }
 }
 
+/// Percent-encoding of a query value or path segment (unreserved characters kept).
+pub fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `a=1&b=2` with percent-encoding.
 pub fn encode_query(pairs: &[(String, String)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -121,6 +121,13 @@ impl ApiError {
                     Some(id.clone()),
                     Vec::new(),
                 ),
+                QueryError::UnknownEnterprise { key } => (
+                    StatusCode::NOT_FOUND,
+                    "unknown_enterprise",
+                    None,
+                    Some(key.clone()),
+                    Vec::new(),
+                ),
                 QueryError::UnknownSnapshot { id } => (
                     StatusCode::NOT_FOUND,
                     "unknown_snapshot",

@@ -10,9 +10,12 @@ pub mod api;
 pub mod encode;
 pub mod error;
 pub mod files;
+pub mod flight;
 pub mod ops;
 pub mod queries;
+pub mod search;
 pub mod sql;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -114,6 +117,7 @@ impl AppState {
     tags(
         (name = "catalog", description = "The 6 categories, 24 subcategories and 108 resources"),
         (name = "data", description = "Rows, facets and statistics"),
+        (name = "search", description = "Chinese-aware search, and producers with their history"),
         (name = "downloads", description = "Whole resources per snapshot"),
         (name = "sql", description = "Read-only SQL over every resource"),
         (name = "snapshots", description = "Versions and what changed"),
@@ -131,6 +135,9 @@ fn registered() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(api::rows))
         .routes(routes!(api::facets))
         .routes(routes!(api::stats))
+        .routes(routes!(search::search))
+        .routes(routes!(search::enterprises))
+        .routes(routes!(search::enterprise))
         .routes(routes!(sql::sql_get, sql::sql_post))
         .routes(routes!(queries::list))
         .routes(routes!(queries::run))
@@ -179,6 +186,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .url("/openapi.json", api)
         .config(utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none"));
     router
+        .merge(web::routes())
         .merge(docs)
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -215,10 +223,23 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(SetRequestIdLayer::new(request_id, Counter::default()))
 }
 
-/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> std::io::Result<()> {
+/// Serves the HTTP API on `addr` (and Flight SQL on `flight_addr`, when given) until Ctrl-C
+/// or SIGTERM, then finishes the requests in flight.
+pub async fn serve(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    flight_addr: Option<SocketAddr>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    serve_listener(state, listener, ops::shutdown_signal()).await
+    let Some(flight_addr) = flight_addr else {
+        return serve_listener(state, listener, ops::shutdown_signal()).await;
+    };
+    let flight_listener = tokio::net::TcpListener::bind(flight_addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("Flight SQL on {flight_addr}: {e}")))?;
+    let flight = flight::serve_flight(state.clone(), flight_listener, ops::shutdown_signal());
+    let http = serve_listener(state, listener, ops::shutdown_signal());
+    tokio::try_join!(http, flight).map(|_| ())
 }
 
 /// Serves on a bound listener until `shutdown` resolves, then finishes the requests in flight.
@@ -229,8 +250,16 @@ pub async fn serve_listener(
 ) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
     // Open the snapshot before the first request (and say so in /readyz).
-    if let Err(e) = state.warehouse.current().await {
-        tracing::warn!(error = %e, "no snapshot to serve yet");
+    match state.warehouse.current().await {
+        // The search dictionary is built in the background, so the first search is fast.
+        Ok(view) => {
+            tokio::spawn(async move {
+                if let Err(e) = view.indexes().await {
+                    tracing::warn!(error = %e, "cannot build the search index yet");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "no snapshot to serve yet"),
     }
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)

@@ -186,6 +186,37 @@ pub async fn sql_post(
     run(&app, req.sql, req.format, req.limit, &headers).await
 }
 
+/// Runs `work` on a thread and runtime of its own, which hold the SQL slot `permit` until the
+/// work ends: a join or kernel that does not yield (SECURITY.md) stalls only its own threads,
+/// the serving runtime keeps answering and its timer keeps the deadline; a query cancelled at
+/// its deadline keeps its slot until DataFusion reaches a yield point and really stops. A panic
+/// ends the thread (and drops whatever channel the work held), never the server.
+pub(crate) fn on_query_thread<F, Fut>(
+    permit: tokio::sync::OwnedSemaphorePermit,
+    work: F,
+) -> std::io::Result<()>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(16 * 1024 * 1024)
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("zhijian-sql".into())
+        .stack_size(16 * 1024 * 1024)
+        .spawn(move || {
+            let slot = permit;
+            runtime.block_on(work());
+            // Dropping the runtime waits for its workers to leave their current poll.
+            drop(runtime);
+            drop(slot);
+        })?;
+    Ok(())
+}
+
 /// Runs public SQL (also the rendered named queries) and answers in `format`.
 pub(crate) async fn run(
     app: &Arc<AppState>,
@@ -236,65 +267,40 @@ pub(crate) async fn run(
     let started = std::time::Instant::now();
     let base = view.ctx.clone();
     let sql_text = sql.clone();
-    // Each query runs on a thread and runtime of its own, which holds the slot until it
-    // ends: a join or kernel that does not yield (SECURITY.md) stalls only its own threads,
-    // the serving runtime keeps answering and its timer keeps the deadline; a query cancelled
-    // at its deadline keeps its slot until DataFusion reaches a yield point and really stops.
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<Outcome, QueryError>>();
     let view_for_stream = view.clone();
-    let spawned = std::thread::Builder::new()
-        .name("zhijian-sql".into())
-        .stack_size(16 * 1024 * 1024)
-        .spawn(move || {
-            let slot = permit;
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(16 * 1024 * 1024)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = tx.send(Err(QueryError::Output(e.to_string())));
-                    return;
+    let spawned = on_query_thread(permit, move || async move {
+        let mut tx = tx;
+        let work = run_query(base, tables, sql_text, limits, format, cap, deadline);
+        let outcome = tokio::select! {
+            outcome = work => outcome,
+            // The request is gone (client away, or its deadline passed): stop.
+            () = tx.closed() => return,
+        };
+        match outcome {
+            Ok(QueryOutcome::Json(columns, rows)) => {
+                let _ = tx.send(Ok(Outcome::Json(columns, rows)));
+            }
+            Ok(QueryOutcome::Stream(df)) => {
+                // The stream is encoded on this runtime, so the slot is held to the end.
+                let (response, encoding) = stream_with_deadline(
+                    df,
+                    format,
+                    "query",
+                    false,
+                    view_for_stream,
+                    Some(deadline),
+                    &tokio::runtime::Handle::current(),
+                );
+                if tx.send(Ok(Outcome::Stream(response))).is_ok() {
+                    let _ = encoding.await;
                 }
-            };
-            runtime.block_on(async move {
-                let mut tx = tx;
-                let work = run_query(base, tables, sql_text, limits, format, cap, deadline);
-                let outcome = tokio::select! {
-                    outcome = work => outcome,
-                    // The request is gone (client away, or its deadline passed): stop.
-                    () = tx.closed() => return,
-                };
-                match outcome {
-                    Ok(QueryOutcome::Json(columns, rows)) => {
-                        let _ = tx.send(Ok(Outcome::Json(columns, rows)));
-                    }
-                    Ok(QueryOutcome::Stream(df)) => {
-                        // The stream is encoded on this runtime, so the slot is held to the end.
-                        let (response, encoding) = stream_with_deadline(
-                            df,
-                            format,
-                            "query",
-                            false,
-                            view_for_stream,
-                            Some(deadline),
-                            &tokio::runtime::Handle::current(),
-                        );
-                        if tx.send(Ok(Outcome::Stream(response))).is_ok() {
-                            let _ = encoding.await;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                    }
-                }
-            });
-            // Dropping the runtime waits for its workers to leave their current poll.
-            drop(runtime);
-            drop(slot);
-        });
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    });
     if let Err(e) = spawned {
         return Err(ApiError::Internal {
             path: "/api/v1/sql".into(),

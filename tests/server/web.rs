@@ -1,0 +1,146 @@
+use std::path::PathBuf;
+
+use zhijian_tests::url_encode as enc;
+
+use crate::served;
+
+/// Where screenshots are kept after the run: `$CARGO_TARGET_DIR/artefacts/screenshots`.
+fn artefacts() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| zhijian_tests::repo_root().join("target"));
+    let dir = target.join("artefacts").join("screenshots");
+    std::fs::create_dir_all(&dir).expect("artefact directory");
+    dir
+}
+
+#[test]
+fn pages_in_headless_chromium_in_both_languages_and_without_javascript() {
+    let s = served();
+    let dir = artefacts();
+    let script = zhijian_tests::repo_root().join("tests/server/browser.py");
+    let output = zhijian_tests::python()
+        .arg(&script)
+        .arg(s.base())
+        .arg(&dir)
+        .output()
+        .expect("python starts");
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    for (lang, html_lang, label_word) in [("zh", "zh-CN", "搜索"), ("en", "en", "Search")] {
+        let p = &r[lang];
+        assert_eq!(p["html_lang"], html_lang, "{p}");
+        assert_eq!(p["first_tab"], "skip", "keyboard: {p}");
+        assert!(
+            p["search_label"]
+                .as_str()
+                .is_some_and(|l| l.contains(label_word)),
+            "{p}"
+        );
+        assert!(p["results_rows"].as_u64().is_some_and(|n| n > 0), "{p}");
+        assert!(p["facet_links"].as_u64().is_some_and(|n| n > 0), "{p}");
+        assert!(p["filter_chips"].as_u64() == Some(1), "{p}");
+        assert_eq!(p["url_has_filter"], true, "{p}");
+        assert!(p["history_rows"].as_u64().is_some_and(|n| n > 0), "{p}");
+        assert!(
+            p["pass_rate"].as_str().is_some_and(|t| !t.is_empty()),
+            "{p}"
+        );
+        assert_eq!(p["charts"], 2, "{p}");
+        assert!(p["chart_bars"].as_u64().is_some_and(|n| n > 2), "{p}");
+        assert_eq!(p["dataset_links"], 108, "{p}");
+        assert!(
+            p["citation"].as_str().is_some_and(|c| c.contains("A1-02")),
+            "{p}"
+        );
+        assert_eq!(p["download_sha256_ok"], true, "{p}");
+        assert_eq!(p["jsonld"], "Dataset", "{p}");
+        assert_eq!(p["sql_rows"], 5, "{p}");
+        assert!(
+            p["sql_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("spot_checks")),
+            "the error suggests the table: {p}"
+        );
+    }
+    assert!(
+        r["zh"]["results_text"]
+            .as_str()
+            .is_some_and(|t| t.contains("电热")),
+        "{r}"
+    );
+    assert_eq!(r["toggle_lang"], "en");
+    assert!(
+        r["toggle_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/datasets?lang=en")),
+        "{r}"
+    );
+    assert!(
+        r["nojs"]["results_rows"].as_u64().is_some_and(|n| n > 0),
+        "{r}"
+    );
+    assert!(
+        r["nojs"]["history_rows"].as_u64().is_some_and(|n| n > 0),
+        "{r}"
+    );
+    let shots = std::fs::read_dir(&dir).expect("screenshots").count();
+    assert!(shots >= 15, "{shots} screenshots in {}", dir.display());
+}
+
+#[test]
+fn pages_are_findable_and_self_contained() {
+    let s = served();
+    let base = s.base();
+    for path in [
+        "/",
+        "/datasets",
+        "/datasets/A1-02",
+        "/sql",
+        &format!("/search?q={}", enc("电热")),
+        &format!("/products/{}", enc("电热水壶")),
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert!(
+            r.header("content-type")
+                .is_some_and(|t| t.starts_with("text/html")),
+            "{path}"
+        );
+        let html = r.text();
+        for needle in [
+            "<title>",
+            "name=\"description\"",
+            "rel=\"canonical\"",
+            "hreflang=\"en\"",
+        ] {
+            assert!(html.contains(needle), "{path} lacks {needle}");
+        }
+        // No CDN: every script, stylesheet and image is ours.
+        for tag in ["src=\"http", "href=\"//", "src=\"//"] {
+            assert!(
+                !html.contains(tag),
+                "{path} loads something from elsewhere: {tag}"
+            );
+        }
+        assert!(html.contains("/assets/site.css"));
+    }
+    let sitemap = s.get("/sitemap.xml");
+    assert_eq!(sitemap.status, 200);
+    let xml = sitemap.text();
+    assert!(xml.contains(&format!("<loc>{base}/datasets/A1-02</loc>")));
+    assert!(xml.contains("/products/"));
+    assert!(xml.contains("/enterprises/"));
+    assert!(s.get("/robots.txt").text().contains("Sitemap:"));
+    let missing = s.get("/enterprises/no-such-producer");
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("<h1>"));
+    let bad = s.get("/search?q=x&nosuchfield=1");
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("nosuchfield"));
+}
