@@ -202,6 +202,28 @@ def main() -> None:
                           "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)})
         report["named_queries"] = named
 
+        # Search: the public's queries (no DuckDB equivalent: DuckDB has no Chinese-aware
+        # search), p50 over --repeat runs after the index is built.
+        model = con.execute("SELECT split_part(model_spec, ' ', 1) FROM spot_checks "
+                            "WHERE regexp_matches(model_spec, '^[A-Z]+-?[0-9]{3,}') LIMIT 1").fetchone()
+        searches = ["电热", "童装", "美乐", "meile", "dcf", "電熱水壺", "ＬＥＤ"]
+        if model:
+            word = model[0]
+            searches.append(word[:-1] + str((int(word[-1]) + 1) % 10) if word[-1].isdigit() else word)
+        conn.request("GET", "/api/v1/search?q=" + urllib.parse.quote(searches[0]))
+        first = conn.getresponse()
+        index = json.loads(first.read()).get("index")
+        timing = []
+        for term in searches:
+            path = "/api/v1/search?q=" + urllib.parse.quote(term)
+            ts = []
+            for i in range(args.repeat + 2):
+                t0 = time.perf_counter(); get(path); t = time.perf_counter() - t0
+                if i >= 2: ts.append(t)
+            timing.append({"q": term, "p50_ms": round(statistics.median(ts) * 1000, 1)})
+        report["search"] = {"index": index, "queries": timing,
+                            "p50_ms_all": round(statistics.median([t["p50_ms"] for t in timing]), 1)}
+
         if shutil.which("wrk"):
             loads = {}
             for name, path in (("point lookup", cases[0][1]), ("filter + sort page", cases[1][1])):

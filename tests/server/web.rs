@@ -144,3 +144,51 @@ fn pages_are_findable_and_self_contained() {
     assert_eq!(bad.status, 400);
     assert!(bad.text().contains("nosuchfield"));
 }
+
+#[test]
+fn usage_is_counted_per_day_without_anything_personal() {
+    let s = served();
+    let term = "羽绒服装";
+    let before = usage_count(s, "searches", term);
+    s.get(&format!("/search?q={}", enc(term)));
+    s.get(&format!("/api/v1/search?q={}", enc(term)));
+    s.get("/datasets");
+    let manifest = crate::manifest(s);
+    let table = manifest["resources"]["A1-02"]["table"]
+        .as_str()
+        .expect("table")
+        .to_owned();
+    let snapshot = manifest["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            std::fs::read_to_string(s.warehouse.join("CURRENT"))
+                .expect("CURRENT")
+                .trim()
+                .to_owned()
+        });
+    let download = s.get(&format!("/downloads/{snapshot}/{table}.csv"));
+    assert_eq!(download.status, 200);
+    assert_eq!(usage_count(s, "searches", term), before + 2);
+    assert!(usage_count(s, "pages", "datasets") >= 1);
+    assert!(usage_count(s, "downloads", &format!("{table}.csv")) >= 1);
+    assert!(usage_count(s, "api", "/api/v1/search") >= 1);
+    // Nothing personal: no address or agent anywhere in the report.
+    let report = s.get("/api/v1/usage?days=366").text();
+    assert!(!report.contains("127.0.0.1"));
+    let page = s.get("/stats");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains(term));
+    assert_eq!(s.get("/api/v1/usage?days=0").status, 400);
+}
+
+/// A key's count over every day kept (so the test does not depend on the date).
+fn usage_count(s: &crate::Served, kind: &str, key: &str) -> u64 {
+    s.json("/api/v1/usage?days=366")["totals"][kind]
+        .as_array()
+        .expect("kind")
+        .iter()
+        .find(|e| e["key"] == key)
+        .and_then(|e| e["count"].as_u64())
+        .unwrap_or(0)
+}

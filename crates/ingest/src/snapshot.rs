@@ -570,7 +570,7 @@ fn append_history(warehouse: &Path, id: &str) -> Result<()> {
 fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = crate::read::civil_from_days(days);
+    let (y, m, d) = zhijian_catalog::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,

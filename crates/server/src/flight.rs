@@ -252,6 +252,7 @@ impl FlightSql {
 
     /// Runs a statement and streams its batches as Flight data.
     async fn statement_data(&self, handle: &Handle) -> Result<Response<DataStream>, Status> {
+        self.app.usage.record(crate::usage::Kind::Sql, "flight");
         let (schema, batches) = self.run(handle, true).await.map_err(status)?;
         let batches = batches.ok_or_else(|| Status::internal("the query did not run"))?;
         let stream = FlightDataEncoderBuilder::new()

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod queries;
 pub mod search;
 pub mod sql;
+pub mod usage;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub sql_slots: Arc<tokio::sync::Semaphore>,
     /// Limits of one SQL query.
     pub sql_limits: zhijian_query::sql::SqlLimits,
+    /// Usage counts (nothing personal).
+    pub usage: usage::Usage,
 }
 
 impl AppState {
@@ -73,7 +76,9 @@ impl AppState {
         catalog: Arc<Catalog>,
         base_url: &str,
     ) -> Self {
+        let warehouse = warehouse.into();
         Self {
+            usage: usage::Usage::new(&warehouse),
             warehouse: Warehouse::new(warehouse, catalog.clone()),
             catalog,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -149,6 +154,7 @@ fn registered() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
+        .routes(routes!(usage::usage_api))
 }
 
 /// The OpenAPI 3.1 document of every route (what `/openapi.json` serves and `openapi.json`
@@ -261,7 +267,25 @@ pub async fn serve_listener(
         }
         Err(e) => tracing::warn!(error = %e, "no snapshot to serve yet"),
     }
-    axum::serve(listener, app(state))
+    // Usage counts reach their file every minute, and once more at shutdown.
+    let flusher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.usage.flush() {
+                    tracing::warn!(error = %e, "cannot write usage counts");
+                }
+            }
+        })
+    };
+    let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    flusher.abort();
+    if let Err(e) = state.usage.flush() {
+        tracing::warn!(error = %e, "cannot write usage counts");
+    }
+    served
 }

@@ -43,7 +43,13 @@ pub async fn count_requests(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let started = Instant::now();
+    let uri = request.uri().clone();
     let response = next.run(request).await;
+    if response.status().as_u16() < 400 {
+        for (kind, key) in crate::usage::classify(&route, &uri) {
+            app.usage.record(kind, &key);
+        }
+    }
     app.metrics.record(
         &route,
         response.status().as_u16(),

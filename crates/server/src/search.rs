@@ -128,6 +128,11 @@ pub async fn search(
     )
     .await?;
     out["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
+    out["index"] = json!({
+        "values": indexes.search.len(),
+        "enterprises": indexes.enterprises.len(),
+        "build_ms": indexes.build_ms,
+    });
     Ok(Json(out))
 }
 

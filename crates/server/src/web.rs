@@ -2,7 +2,7 @@
 //! (askama, auto-escaped), one small stylesheet, charts as SVG drawn here, no JavaScript
 //! needed, no CDN. Chinese by default, English with `lang=en` (kept in every link). Pages:
 //! search, results with facets, producer history, product, dataset catalog and dataset,
-//! SQL console; `sitemap.xml` and `robots.txt` for search engines.
+//! SQL console, usage; `sitemap.xml` and `robots.txt` for search engines.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -1380,6 +1380,55 @@ async fn sql_page(
     }
 }
 
+// --- usage ---------------------------------------------------------------------------------
+
+struct UsageTable {
+    title: String,
+    rows: Vec<(String, u64)>,
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    c: Chrome,
+    tables: Vec<UsageTable>,
+}
+
+async fn stats_page(State(app): State<Arc<AppState>>, Query(params): Params) -> Response {
+    use crate::usage::{Kind, totals};
+    let lang = Lang::of(&params);
+    let days = app.usage.days(30);
+    let tables = Kind::ALL
+        .iter()
+        .map(|&kind| {
+            let (zh, en) = match kind {
+                Kind::Search => ("搜索词", "Search terms"),
+                Kind::Page => ("页面浏览", "Page views"),
+                Kind::Download => ("下载（数据表.格式）", "Downloads (table.format)"),
+                Kind::Api => ("API 调用", "API calls"),
+                Kind::Sql => ("SQL 查询", "SQL queries"),
+            };
+            UsageTable {
+                title: lang.t(zh, en).to_owned(),
+                rows: totals(&days, kind, 30),
+            }
+        })
+        .collect();
+    let c = chrome(
+        &app,
+        lang,
+        "/stats",
+        &params,
+        lang.t("使用统计", "Usage").to_owned(),
+        lang.t(
+            "搜索词、页面浏览、下载和 API 调用的每日计数。",
+            "Daily counts of searches, page views, downloads and API calls.",
+        )
+        .to_owned(),
+    );
+    render(StatusCode::OK, &StatsPage { c, tables })
+}
+
 // --- for search engines -------------------------------------------------------------------
 
 async fn robots(State(app): State<Arc<AppState>>) -> Response {
@@ -1467,6 +1516,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/datasets", get(datasets_page))
         .route("/datasets/{id}", get(dataset_page))
         .route("/sql", get(sql_page))
+        .route("/stats", get(stats_page))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))
         .route("/assets/site.css", get(stylesheet))
