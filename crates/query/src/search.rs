@@ -237,26 +237,35 @@ impl SearchIndex {
             };
             async move { pairs(&view.ctx, &sql).await.map(|p| (f, p)) }
         });
-        let mut entries = Vec::new();
-        for result in futures::future::join_all(queries).await {
-            let (field, values) = result?;
-            for (value, batches) in values {
-                let folded = fold(&value);
-                let spellings = if field.spelled() {
-                    Spellings::of(&folded)
-                } else {
-                    Spellings::default()
-                };
-                entries.push(Entry {
-                    field,
-                    value,
-                    folded,
-                    spellings,
-                    batches,
-                });
+        let fields = futures::future::join_all(queries)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
+        // Folding and spelling a few million values is CPU work: off the async workers.
+        let build = move || {
+            let mut entries = Vec::new();
+            for (field, values) in fields {
+                for (value, batches) in values {
+                    let folded = fold(&value);
+                    let spellings = if field.spelled() {
+                        Spellings::of(&folded)
+                    } else {
+                        Spellings::default()
+                    };
+                    entries.push(Entry {
+                        field,
+                        value,
+                        folded,
+                        spellings,
+                        batches,
+                    });
+                }
             }
-        }
-        Ok(Self { entries })
+            Self { entries }
+        };
+        tokio::task::spawn_blocking(build)
+            .await
+            .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))
     }
 
     /// Distinct values in the dictionary.

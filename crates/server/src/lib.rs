@@ -4,7 +4,8 @@
 //! serves Swagger UI from assets embedded in the binary (no CDN). The handlers only extract,
 //! call `zhijian-query` and encode; errors become responses in one place ([`error`]).
 //! A new snapshot is picked up without restart: each request takes the current snapshot once
-//! and finishes on it.
+//! and finishes on it. Beside the API: the web page of DESIGN §8 ([`web`]), Arrow Flight SQL
+//! on its own port ([`flight`]) under the same SQL guard, and usage counts ([`usage`]).
 
 pub mod api;
 pub mod encode;
