@@ -907,6 +907,9 @@ pub struct Indexes {
     pub search: SearchIndex,
     /// The producers.
     pub enterprises: Enterprises,
+    /// The latest announcements: (announced_on, authority, product, batches, fails), newest
+    /// first, for the home page.
+    pub recent: Vec<Map<String, Value>>,
     /// How long building took, in milliseconds.
     pub build_ms: u64,
 }
@@ -915,11 +918,28 @@ impl Indexes {
     /// Builds both for a snapshot.
     pub async fn build(view: &SnapshotView) -> Result<Arc<Self>> {
         let started = std::time::Instant::now();
-        let (search, enterprises) =
-            futures::join!(SearchIndex::build(view), Enterprises::build(view));
+        let recent = async {
+            if !view.tables().iter().any(|t| t == "spot_checks") {
+                return Ok(Vec::new());
+            }
+            json_rows(
+                view.ctx
+                    .sql(
+                        "SELECT announced_on, authority, product, count(*) AS batches, \
+                         sum(CASE WHEN result = 'fail' THEN 1 ELSE 0 END) AS fails FROM spot_checks \
+                         WHERE announced_on IS NOT NULL GROUP BY announced_on, authority, product \
+                         ORDER BY announced_on DESC, authority, product LIMIT 12",
+                    )
+                    .await?,
+            )
+            .await
+        };
+        let (search, enterprises, recent) =
+            futures::join!(SearchIndex::build(view), Enterprises::build(view), recent);
         let built = Self {
             search: search?,
             enterprises: enterprises?,
+            recent: recent?,
             build_ms: started.elapsed().as_millis() as u64,
         };
         tracing::info!(

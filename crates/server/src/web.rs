@@ -297,16 +297,9 @@ async fn home(State(app): State<Arc<AppState>>, Query(params): Params) -> Respon
         Ok(v) => v,
         Err(e) => return error_page(&app, lang, e),
     };
-    let recent = rows(
-        &view,
-        "SELECT announced_on, authority, product, count(*) AS batches, \
-         sum(CASE WHEN result = 'fail' THEN 1 ELSE 0 END) AS fails FROM spot_checks \
-         WHERE announced_on IS NOT NULL GROUP BY announced_on, authority, product \
-         ORDER BY announced_on DESC, authority, product LIMIT 12",
-    )
-    .await;
-    let recent = match recent {
-        Ok(r) => r,
+    // Computed once per snapshot with the search dictionary.
+    let recent = match view.indexes().await {
+        Ok(i) => i.recent.clone(),
         Err(e) => return error_page(&app, lang, e),
     };
     let batches = view
