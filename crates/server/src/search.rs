@@ -30,6 +30,19 @@ fn bad(parameter: &str, value: &str, problem: impl Into<String>) -> QueryError {
     }
 }
 
+/// Refuses any parameter not in `allowed`, naming it and listing what is.
+pub(crate) fn only(params: &[(String, String)], allowed: &[&str]) -> Result<(), QueryError> {
+    match params.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some((k, v)) => Err(QueryError::BadParameter {
+            parameter: k.clone(),
+            value: v.clone(),
+            problem: format!("unknown parameter `{k}`"),
+            allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
+        }),
+    }
+}
+
 fn one<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -152,17 +165,7 @@ pub async fn enterprises(
     State(app): State<Arc<AppState>>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    for (k, v) in &params {
-        if !matches!(k.as_str(), "q" | "_limit" | "_as_of") {
-            return Err(QueryError::BadParameter {
-                parameter: k.clone(),
-                value: v.clone(),
-                problem: format!("unknown parameter `{k}`"),
-                allowed: vec!["q".into(), "_limit".into(), "_as_of".into()],
-            }
-            .into());
-        }
-    }
+    only(&params, &["q", "_limit", "_as_of"])?;
     let q = required_q(&params)?;
     let limit = number(&params, "_limit", 20, 1..=100)?;
     let view = app.view_at(one(&params, "_as_of")).await?;
@@ -210,17 +213,7 @@ pub async fn enterprise(
     Path(key): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Json<Value>> {
-    for (k, v) in &params {
-        if !matches!(k.as_str(), "_limit" | "_as_of") {
-            return Err(QueryError::BadParameter {
-                parameter: k.clone(),
-                value: v.clone(),
-                problem: format!("unknown parameter `{k}`"),
-                allowed: vec!["_limit".into(), "_as_of".into()],
-            }
-            .into());
-        }
-    }
+    only(&params, &["_limit", "_as_of"])?;
     let limit = number(&params, "_limit", 1000, 1..=5000)?;
     let view = app.view_at(one(&params, "_as_of")).await?;
     let indexes = view.indexes().await?;

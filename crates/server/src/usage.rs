@@ -179,32 +179,22 @@ pub async fn usage_api(
     axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::AppState>>,
     axum::extract::Query(params): axum::extract::Query<Vec<(String, String)>>,
 ) -> crate::ApiResult<axum::Json<serde_json::Value>> {
-    let mut days = 30;
-    for (k, v) in &params {
-        match k.as_str() {
-            "days" => match v.parse::<usize>() {
-                Ok(n) if (1..=366).contains(&n) => days = n,
-                _ => {
-                    return Err(zhijian_query::QueryError::BadParameter {
-                        parameter: "days".into(),
-                        value: v.clone(),
-                        problem: "expected a whole number from 1 to 366".into(),
-                        allowed: Vec::new(),
-                    }
-                    .into());
-                }
-            },
-            other => {
+    crate::search::only(&params, &["days"])?;
+    let days = match params.iter().find(|(k, _)| k == "days") {
+        None => 30,
+        Some((_, v)) => match v.parse::<usize>() {
+            Ok(n) if (1..=366).contains(&n) => n,
+            _ => {
                 return Err(zhijian_query::QueryError::BadParameter {
-                    parameter: other.into(),
+                    parameter: "days".into(),
                     value: v.clone(),
-                    problem: format!("unknown parameter `{other}`"),
-                    allowed: vec!["days".into()],
+                    problem: "expected a whole number from 1 to 366".into(),
+                    allowed: Vec::new(),
                 }
                 .into());
             }
-        }
-    }
+        },
+    };
     let list = app.usage.days(days);
     let as_json = |pairs: Vec<(String, u64)>| -> Vec<serde_json::Value> {
         pairs

@@ -202,25 +202,52 @@ fn field(row: &Map<String, Value>, name: &str) -> String {
     row.get(name).map(text).unwrap_or_default()
 }
 
-fn result_label(lang: Lang, v: &str) -> String {
-    match v {
-        "pass" => lang.t("合格", "Pass").to_owned(),
-        "fail" => lang.t("不合格", "Fail").to_owned(),
-        other => other.to_owned(),
-    }
+/// The label of a code in this language, from a table of (code, 中文, English); an unknown
+/// code is its own label.
+fn label(lang: Lang, table: &[(&str, &str, &str)], code: &str) -> String {
+    table
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or(code, |(_, zh, en)| lang.t(zh, en))
+        .to_owned()
 }
 
-fn level_label(lang: Lang, v: &str) -> String {
-    let (zh, en) = match v {
-        "national" => ("国家", "National"),
-        "provincial" => ("省级", "Provincial"),
-        "municipal" => ("市县级", "Municipal"),
-        "special" => ("专项", "Special"),
-        "ecommerce" => ("电商", "E-commerce"),
-        "joint" => ("国家-地方", "Joint"),
-        other => (other, other),
-    };
-    lang.t(zh, en).to_owned()
+const RESULTS: &[(&str, &str, &str)] = &[("pass", "合格", "Pass"), ("fail", "不合格", "Fail")];
+
+const LEVELS: &[(&str, &str, &str)] = &[
+    ("national", "国家", "National"),
+    ("provincial", "省级", "Provincial"),
+    ("municipal", "市县级", "Municipal"),
+    ("special", "专项", "Special"),
+    ("ecommerce", "电商", "E-commerce"),
+    ("joint", "国家-地方", "Joint"),
+];
+
+const FIELDS: &[(&str, &str, &str)] = &[
+    ("enterprise", "企业", "Producer"),
+    ("brand", "商标", "Brand"),
+    ("product", "产品", "Product"),
+    ("model_spec", "型号", "Model"),
+    ("failed_item", "不合格项目", "Failed item"),
+    ("inspection_agency", "承检机构", "Testing agency"),
+    ("enterprise_province", "省份", "Province"),
+    ("plan_year", "年度", "Year"),
+    ("result", "结果", "Result"),
+];
+
+const MATCHES: &[(&str, &str, &str)] = &[
+    ("exact", "完全一致", "exact"),
+    ("prefix", "开头一致", "prefix"),
+    ("contains", "包含", "contains"),
+    ("pinyin", "拼音", "pinyin"),
+    ("pinyin_within", "拼音", "pinyin"),
+    ("initials", "首字母", "initials"),
+    ("initials_within", "首字母", "initials"),
+    ("fuzzy", "近似型号", "similar model"),
+];
+
+fn result_label(lang: Lang, v: &str) -> String {
+    label(lang, RESULTS, v)
 }
 
 fn percent(rate: Option<f64>) -> String {
@@ -397,35 +424,6 @@ struct SearchPage {
 
 const PAGE_ROWS: usize = 20;
 
-fn field_label(lang: Lang, name: &str) -> String {
-    let (zh, en) = match name {
-        "enterprise" => ("企业", "Producer"),
-        "brand" => ("商标", "Brand"),
-        "product" => ("产品", "Product"),
-        "model_spec" => ("型号", "Model"),
-        "failed_item" => ("不合格项目", "Failed item"),
-        "inspection_agency" => ("承检机构", "Testing agency"),
-        "enterprise_province" => ("省份", "Province"),
-        "plan_year" => ("年度", "Year"),
-        "result" => ("结果", "Result"),
-        other => (other, other),
-    };
-    lang.t(zh, en).to_owned()
-}
-
-fn match_label(lang: Lang, kind: &str) -> String {
-    let (zh, en) = match kind {
-        "exact" => ("完全一致", "exact"),
-        "prefix" => ("开头一致", "prefix"),
-        "contains" => ("包含", "contains"),
-        "pinyin" | "pinyin_within" => ("拼音", "pinyin"),
-        "initials" | "initials_within" => ("首字母", "initials"),
-        "fuzzy" => ("近似型号", "similar model"),
-        other => (other, other),
-    };
-    lang.t(zh, en).to_owned()
-}
-
 fn search_href(params: &[(String, String)]) -> String {
     format!("/search?{}", crate::api::encode_query(params))
 }
@@ -443,7 +441,7 @@ fn row_view(lang: Lang, r: &Map<String, Value>, key: Option<String>) -> RowView 
         result: result_label(lang, &result),
         result_class: result.clone(),
         failed: field(r, "failed_items"),
-        level: level_label(lang, &field(r, "check_level")),
+        level: label(lang, LEVELS, &field(r, "check_level")),
         authority: field(r, "authority"),
     }
 }
@@ -518,9 +516,9 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
             m.iter()
                 .take(6)
                 .map(|m| MatchView {
-                    field: field_label(lang, m["field"].as_str().unwrap_or("")),
+                    field: label(lang, FIELDS, m["field"].as_str().unwrap_or("")),
                     value: text(&m["value"]),
-                    kind: match_label(lang, m["match"].as_str().unwrap_or("")),
+                    kind: label(lang, MATCHES, m["match"].as_str().unwrap_or("")),
                 })
                 .collect()
         })
@@ -530,7 +528,7 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
         .map(|(k, v)| Chip {
             label: format!(
                 "{}: {}",
-                field_label(lang, k),
+                label(lang, FIELDS, k),
                 if k == "result" {
                     result_label(lang, v)
                 } else {
@@ -552,7 +550,7 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
         .filter_map(|f| {
             let values = found["facets"][*f]["values"].as_array()?;
             Some(FacetView {
-                title: field_label(lang, f),
+                title: label(lang, FIELDS, f),
                 values: values
                     .iter()
                     .filter(|v| !v["value"].is_null())
