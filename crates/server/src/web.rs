@@ -670,7 +670,10 @@ async fn enterprise_page(
         Some(r) => format!(
             "{} ({} / {} {})",
             percent(Some(r)),
-            rate["batches"].as_u64().unwrap_or(0) - rate["fails"].as_u64().unwrap_or(0),
+            rate["batches"]
+                .as_u64()
+                .unwrap_or(0)
+                .saturating_sub(rate["fails"].as_u64().unwrap_or(0)),
             rate["batches"].as_u64().unwrap_or(0),
             lang.t("批次", "batches")
         ),
