@@ -19,6 +19,14 @@ pub enum QueryError {
         /// What is wrong.
         problem: String,
     },
+    /// A file of the snapshot could not be read.
+    #[error("{path}: {problem}")]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// A request parameter is wrong: which, its value, what is wrong, and what is allowed.
     #[error("parameter `{parameter}`: {problem}")]
     BadParameter {

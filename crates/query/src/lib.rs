@@ -19,6 +19,7 @@ pub mod named;
 mod output;
 pub mod search;
 mod session;
+pub mod spot_rows;
 pub mod sql;
 pub mod text;
 pub mod warehouse;

@@ -15,21 +15,21 @@
 //! per normalised name otherwise ([`crate::text::entity_name`]); rows without a code join the
 //! entity of the only code their normalised name is seen with.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::prelude::SessionContext;
-use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::api::{RowsRequest, json_rows, wilson};
+use crate::api::{RowsRequest, batch_to_json, json_rows, wilson};
 use crate::error::{QueryError, Result};
 use crate::filter::{bad, string_lit};
-use crate::text::{Spellings, entity_name, fold, within};
+use crate::text::fold;
 use crate::warehouse::SnapshotView;
+
+mod index;
+
+pub use index::SearchIndex;
+use index::FACETS;
 
 /// A searched field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,7 +49,7 @@ pub enum SearchField {
 }
 
 impl SearchField {
-    const ALL: [Self; 6] = [
+    pub(crate) const ALL: [Self; 6] = [
         Self::Enterprise,
         Self::Brand,
         Self::Product,
@@ -80,7 +80,7 @@ impl SearchField {
     }
 
     /// Names are spelled in pinyin; models, items and agencies are not.
-    fn spelled(self) -> bool {
+    pub(crate) fn spelled(self) -> bool {
         matches!(self, Self::Enterprise | Self::Brand | Self::Product)
     }
 }
@@ -145,19 +145,9 @@ impl SearchField {
     }
 }
 
-/// One distinct value of a searched field.
-#[derive(Debug, Clone)]
-struct Entry {
-    field: SearchField,
-    value: String,
-    folded: String,
-    spellings: Spellings,
-    batches: u64,
-}
-
 /// What people call a product, and the words of the official product names it means
 /// (folded): 童装 is published as 儿童及婴幼儿服装, 热水壶 as 电热水壶.
-const ALIASES: &[(&str, &[&str])] = &[
+pub(crate) const ALIASES: &[(&str, &[&str])] = &[
     ("童装", &["儿童服装", "婴幼儿服装", "儿童及婴幼儿服装"]),
     ("童鞋", &["儿童鞋", "童鞋"]),
     ("热水壶", &["电水壶", "电热水壶"]),
@@ -183,6 +173,8 @@ const ALIASES: &[(&str, &[&str])] = &[
 /// A matched value.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// Its entry in the index.
+    entry: u32,
     /// The field.
     pub field: SearchField,
     /// The value as published.
@@ -195,186 +187,35 @@ pub struct Hit {
     pub batches: u64,
 }
 
-/// The search dictionary of one snapshot.
-#[derive(Debug, Default)]
-pub struct SearchIndex {
-    entries: Vec<Entry>,
-}
-
-/// Reads `(text, count)` pairs from a two-column result.
-async fn pairs(ctx: &SessionContext, sql: &str) -> Result<Vec<(String, u64)>> {
-    let mut stream = ctx.sql(sql).await?.execute_stream().await?;
-    let mut out = Vec::new();
-    while let Some(batch) = stream.next().await {
-        let batch = batch?;
-        let text = cast(batch.column(0), &DataType::Utf8)
-            .map_err(|e| QueryError::Output(e.to_string()))?;
-        let count = cast(batch.column(1), &DataType::Int64)
-            .map_err(|e| QueryError::Output(e.to_string()))?;
-        let (text, count) = (text.as_string::<i32>(), count.as_primitive::<Int64Type>());
-        for i in 0..batch.num_rows() {
-            if text.is_valid(i) && !text.value(i).trim().is_empty() {
-                out.push((text.value(i).to_owned(), count.value(i).max(0) as u64));
-            }
-        }
-    }
-    Ok(out)
-}
-
 impl SearchIndex {
-    /// Builds the dictionary from a snapshot's `spot_checks`.
-    pub async fn build(view: &SnapshotView) -> Result<Self> {
-        if !view.tables().iter().any(|t| t == "spot_checks") {
-            return Ok(Self::default());
-        }
-        let queries = SearchField::ALL.map(|f| {
-            let sql = match f {
-                SearchField::FailedItem => "SELECT item, count(*) FROM (SELECT unnest(failed_items) AS item FROM spot_checks) GROUP BY item".to_owned(),
-                other => format!(
-                    "SELECT {c}, count(*) FROM spot_checks WHERE {c} IS NOT NULL GROUP BY {c}",
-                    c = other.column()
-                ),
-            };
-            async move { pairs(&view.ctx, &sql).await.map(|p| (f, p)) }
-        });
-        let fields = futures::future::join_all(queries)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
-        // Folding and spelling a few million values is CPU work: off the async workers.
-        let build = move || {
-            let mut entries = Vec::new();
-            for (field, values) in fields {
-                for (value, batches) in values {
-                    let folded = fold(&value);
-                    let spellings = if field.spelled() {
-                        Spellings::of(&folded)
-                    } else {
-                        Spellings::default()
-                    };
-                    entries.push(Entry {
-                        field,
-                        value,
-                        folded,
-                        spellings,
-                        batches,
-                    });
-                }
-            }
-            Self { entries }
-        };
-        tokio::task::spawn_blocking(build)
-            .await
-            .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))
-    }
-
-    /// Distinct values in the dictionary.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the dictionary is empty.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Every value matching `q` (already folded), best first.
     pub fn find(&self, q: &str) -> Vec<Hit> {
-        let letters = !q.is_empty() && q.chars().all(|c| c.is_ascii_lowercase());
-        let aliases: Vec<&str> = ALIASES
-            .iter()
-            .filter(|(word, _)| *word == q)
-            .flat_map(|(_, names)| names.iter().copied())
+        let mut hits: Vec<(u32, MatchKind, f64)> = self
+            .matches(q, &SearchField::ALL)
+            .into_iter()
+            .map(|(e, kind)| (e, kind, score(kind, self.field_of(e), self.batches(e))))
             .collect();
-        let mut hits: Vec<Hit> = Vec::new();
-        for e in &self.entries {
-            let kind = if e.folded == q {
-                MatchKind::Exact
-            } else if e.folded.starts_with(q) {
-                MatchKind::Prefix
-            } else if e.folded.contains(q) || aliases.iter().any(|a| e.folded.contains(a)) {
-                MatchKind::Contains
-            } else if let Some(kind) = spoken(&e.spellings, q, letters) {
-                kind
-            } else {
-                continue;
-            };
-            hits.push(hit(e, kind));
-        }
-        // A model number with a typo: when few models match as typed, the models within one
-        // edit (two for 8+ characters) of the query, or of one of their words.
-        let models = hits
-            .iter()
-            .filter(|h| h.field == SearchField::Model)
-            .count();
-        let looks_like_model =
-            q.is_ascii() && q.chars().count() >= 4 && q.chars().any(|c| c.is_ascii_digit());
-        if looks_like_model && models < 5 {
-            let max = if q.len() >= 8 { 2 } else { 1 };
-            for e in self
-                .entries
-                .iter()
-                .filter(|e| e.field == SearchField::Model)
-            {
-                if e.folded.contains(q) {
-                    continue;
-                }
-                // Lengths first: most models are far longer or shorter than the query.
-                let near = |text: &str| text.len().abs_diff(q.len()) <= max * 4;
-                let close = (near(&e.folded) && within(&e.folded, q, max).is_some())
-                    || e.value.split_whitespace().filter(|w| near(w)).any(|w| {
-                        let w = if w.is_ascii() {
-                            w.to_ascii_lowercase()
-                        } else {
-                            fold(w)
-                        };
-                        within(&w, q, max).is_some()
-                    });
-                if close {
-                    hits.push(hit(e, MatchKind::Fuzzy));
-                }
-            }
-        }
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(b.batches.cmp(&a.batches))
-                .then_with(|| a.value.cmp(&b.value))
+        // Best score, then most batches, then first seen (the files' order).
+        hits.sort_unstable_by(|a, b| {
+            b.2.total_cmp(&a.2)
+                .then(self.batches(b.0).cmp(&self.batches(a.0)))
+                .then(a.0.cmp(&b.0))
         });
-        hits
+        hits.into_iter()
+            .map(|(e, kind, score)| Hit {
+                entry: e,
+                field: self.field_of(e),
+                value: self.value(e).to_owned(),
+                kind,
+                score,
+                batches: self.batches(e),
+            })
+            .collect()
     }
 }
 
-/// How ASCII letters match a name in pinyin or initials, if they do.
-fn spoken(spellings: &Spellings, q: &str, letters: bool) -> Option<MatchKind> {
-    if !letters {
-        return None;
-    }
-    match spellings.spells(q) {
-        Some(true) => return Some(MatchKind::Pinyin),
-        Some(false) => return Some(MatchKind::PinyinWithin),
-        None => {}
-    }
-    if q.len() < 2 {
-        return None;
-    }
-    spellings.initials(q).map(|whole| {
-        if whole {
-            MatchKind::Initials
-        } else {
-            MatchKind::InitialsWithin
-        }
-    })
-}
-
-fn hit(e: &Entry, kind: MatchKind) -> Hit {
-    Hit {
-        field: e.field,
-        value: e.value.clone(),
-        kind,
-        score: kind.base() * e.field.weight() + (1.0 + e.batches as f64).ln().min(5.0),
-        batches: e.batches,
-    }
+fn score(kind: MatchKind, field: SearchField, batches: u64) -> f64 {
+    kind.base() * field.weight() + (1.0 + batches as f64).ln().min(5.0)
 }
 
 /// The values that filter the rows: the best `MAX_VALUES`.
@@ -443,13 +284,65 @@ pub const RESULT_FIELDS: &[&str] = &[
 /// Facets of a search.
 pub const SEARCH_FACETS: &[&str] = &["product", "enterprise_province", "plan_year", "result"];
 
+/// The filters a search applies from memory: equality on the facet fields. `None` when
+/// another filter (an operator, another field, `_q`) needs SQL.
+fn memory_filters(params: &[(String, String)]) -> Option<Vec<(usize, &str)>> {
+    const NOT_FILTERS: &[&str] = &["q", "_offset", "_limit", "_fields", "_as_of", "page", "lang"];
+    let mut out = Vec::new();
+    for (k, v) in params {
+        if NOT_FILTERS.contains(&k.as_str()) {
+            continue;
+        }
+        let slot = SEARCH_FACETS.iter().position(|f| f == k)?;
+        out.push((slot, v.as_str()));
+    }
+    Some(out)
+}
+
+/// Facet values: most rows first, then by value, unknown last.
+fn facet_order(a: &(Value, u64), b: &(Value, u64)) -> std::cmp::Ordering {
+    let rank = |v: &Value| match v {
+        Value::Null => 1,
+        _ => 0,
+    };
+    b.1.cmp(&a.1)
+        .then(rank(&a.0).cmp(&rank(&b.0)))
+        .then_with(|| match (&a.0, &b.0) {
+            (Value::Number(x), Value::Number(y)) => x
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&y.as_f64().unwrap_or(0.0)),
+            (Value::String(x), Value::String(y)) => x.cmp(y),
+            _ => std::cmp::Ordering::Equal,
+        })
+}
+
+/// Tiers of a search, best first: one per (how it matched, field), by base score.
+fn tier_order(keys: impl Iterator<Item = (MatchKind, SearchField)>) -> Vec<(MatchKind, SearchField)> {
+    let mut order: Vec<(MatchKind, SearchField)> = keys.collect();
+    order.sort();
+    order.dedup();
+    order.sort_by(|a, b| {
+        (b.0.base() * b.1.weight())
+            .total_cmp(&(a.0.base() * a.1.weight()))
+            .then(a.cmp(b))
+    });
+    order
+}
+
 /// A search: the folded query, the matched values, and one page of the rows they select
 /// (with the rows grammar's filters), with the count and facets.
+///
+/// Count, facets, equality filters on the facet fields and the order come from the index in
+/// memory, and only the page's rows are read (by position) from the Parquet files; any other
+/// filter of the rows grammar runs as SQL over the best [`MAX_VALUES`] values.
+#[allow(clippy::too_many_arguments)]
 pub async fn search(
     view: &SnapshotView,
     catalog: &zhijian_catalog::Catalog,
     index: &SearchIndex,
     q: &str,
+    params: &[(String, String)],
     req: &RowsRequest,
     limit: usize,
     offset: usize,
@@ -465,8 +358,7 @@ pub async fn search(
     }
     let hits = index.find(&folded);
     let matched_values = hits.len();
-    let used: Vec<Hit> = hits.into_iter().take(MAX_VALUES).collect();
-    let matches: Vec<Value> = used
+    let matches: Vec<Value> = hits
         .iter()
         .take(20)
         .map(|h| {
@@ -479,22 +371,184 @@ pub async fn search(
         "snapshot": view.id,
         "matches": matches,
         "matched_values": matched_values,
-        "values_used": used.len(),
-        "values_truncated": matched_values > used.len(),
     });
-    if used.is_empty() {
-        out["count"] = json!(0);
-        out["rows"] = json!([]);
-        out["facets"] = json!({});
-        return Ok(out);
-    }
-    let (condition, rank, tiers) = conditions(&used);
-    let mut scoped = req.clone();
-    scoped.conditions.push(condition);
     let fields: Vec<String> = match &req.fields {
         Some(f) => f.clone(),
         None => RESULT_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
     };
+    if hits.is_empty() {
+        out["values_used"] = json!(0);
+        out["values_truncated"] = json!(false);
+        out["count"] = json!(0);
+        out["offset"] = json!(offset);
+        out["limit"] = json!(limit);
+        out["rows"] = json!([]);
+        out["facets"] = json!({});
+        return Ok(out);
+    }
+    match memory_filters(params) {
+        Some(filters) => {
+            out["values_used"] = json!(matched_values);
+            out["values_truncated"] = json!(false);
+            let index_ref = index;
+            let fetched = in_memory(index_ref, &hits, &filters, &fields, limit, offset)?;
+            let (count, rows, facets) = fetched;
+            out["count"] = json!(count);
+            out["offset"] = json!(offset);
+            out["limit"] = json!(limit);
+            out["rows"] = Value::Array(rows.into_iter().map(Value::Object).collect());
+            out["facets"] = Value::Object(facets);
+            Ok(out)
+        }
+        None => {
+            let used: Vec<Hit> = hits.into_iter().take(MAX_VALUES).collect();
+            out["values_used"] = json!(used.len());
+            out["values_truncated"] = json!(matched_values > used.len());
+            by_sql(view, catalog, &used, req, &fields, limit, offset, &mut out).await?;
+            Ok(out)
+        }
+    }
+}
+
+type Found = (usize, Vec<Map<String, Value>>, Map<String, Value>);
+
+/// Count, page and facets of a search from the index.
+fn in_memory(
+    index: &SearchIndex,
+    hits: &[Hit],
+    filters: &[(usize, &str)],
+    fields: &[String],
+    limit: usize,
+    offset: usize,
+) -> Result<Found> {
+    let tiers = tier_order(hits.iter().map(|h| (h.kind, h.field)));
+    let tier_of = |h: &Hit| {
+        tiers
+            .iter()
+            .position(|t| *t == (h.kind, h.field))
+            .unwrap_or(tiers.len()) as u8
+    };
+    // The matched rows, each with its best tier, in position order.
+    let n = index.rows() as usize;
+    let total: usize = hits.iter().map(|h| index.postings(h.entry).len()).sum();
+    let mut matched: Vec<(u32, u8)> = if total > n / 8 {
+        let mut best = vec![u8::MAX; n];
+        for h in hits {
+            let t = tier_of(h);
+            for &p in index.postings(h.entry) {
+                let slot = &mut best[p as usize];
+                *slot = (*slot).min(t);
+            }
+        }
+        best.iter()
+            .enumerate()
+            .filter(|(_, t)| **t != u8::MAX)
+            .map(|(p, t)| (p as u32, *t))
+            .collect()
+    } else {
+        let mut pairs = Vec::with_capacity(total);
+        for h in hits {
+            let t = tier_of(h);
+            pairs.extend(index.postings(h.entry).iter().map(|&p| (p, t)));
+        }
+        pairs.sort_unstable();
+        pairs.dedup_by_key(|p| p.0);
+        pairs
+    };
+    let mut wanted = Vec::with_capacity(filters.len());
+    for (slot, text) in filters {
+        match index.facets[*slot].code_of(text) {
+            Some(code) => wanted.push((*slot, code)),
+            None => matched.clear(),
+        }
+    }
+    if !wanted.is_empty() {
+        matched.retain(|(p, _)| {
+            wanted
+                .iter()
+                .all(|(slot, code)| index.facets[*slot].codes[*p as usize] == *code)
+        });
+    }
+    let count = matched.len();
+    let mut facets = Map::new();
+    for (slot, name) in SEARCH_FACETS.iter().enumerate().take(FACETS) {
+        let column = &index.facets[slot];
+        let mut counts = vec![0u64; column.values.len() + 1];
+        for (p, _) in &matched {
+            let c = column.codes[*p as usize];
+            counts[(c as usize).min(column.values.len())] += 1;
+        }
+        let mut values: Vec<(Value, u64)> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (column.values.get(c).cloned().unwrap_or(Value::Null), *n))
+            .collect();
+        values.sort_by(facet_order);
+        let distinct = values.len();
+        let shown: Vec<(Value, u64)> = values.into_iter().take(FACET_SIZE).collect();
+        let shown_rows: u64 = shown.iter().map(|v| v.1).sum();
+        facets.insert(
+            (*name).to_owned(),
+            json!({
+                "field": name,
+                "interval": null,
+                "values": shown.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect::<Vec<_>>(),
+                "distinct_values": distinct,
+                "total": count,
+                "other": count as u64 - shown_rows,
+                "truncated": distinct > FACET_SIZE,
+            }),
+        );
+    }
+    // Best tier first, then newest, then the files' order.
+    let order = |a: &(u32, u8), b: &(u32, u8)| {
+        a.1.cmp(&b.1)
+            .then(index.announced(b.0).cmp(&index.announced(a.0)))
+            .then(a.0.cmp(&b.0))
+    };
+    let end = (offset + limit).min(matched.len());
+    if end < matched.len() && end > 0 {
+        matched.select_nth_unstable_by(end, order);
+        matched.truncate(end);
+    }
+    matched.sort_by(order);
+    let page: Vec<(u32, u8)> = matched.get(offset..end).unwrap_or_default().to_vec();
+    let positions: Vec<u32> = page.iter().map(|p| p.0).collect();
+    let columns: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let mut rows = match index.rows.fetch(&positions, &columns)? {
+        Some(batch) => batch_to_json(&batch)?,
+        None => Vec::new(),
+    };
+    for (row, (_, t)) in rows.iter_mut().zip(&page) {
+        if let Some((kind, field)) = tiers.get(*t as usize) {
+            row.insert(
+                "_matched".into(),
+                json!({"field": field.name(), "match": kind.name()}),
+            );
+        }
+    }
+    Ok((count, rows, facets))
+}
+
+/// Values per facet of a search.
+const FACET_SIZE: usize = 10;
+
+/// The page, count and facets of a search by SQL: the values become `IN` lists.
+#[allow(clippy::too_many_arguments)]
+async fn by_sql(
+    view: &SnapshotView,
+    catalog: &zhijian_catalog::Catalog,
+    used: &[Hit],
+    req: &RowsRequest,
+    fields: &[String],
+    limit: usize,
+    offset: usize,
+    out: &mut Value,
+) -> Result<()> {
+    let (condition, rank, tiers) = conditions(used);
+    let mut scoped = req.clone();
+    scoped.conditions.push(condition);
     let select = fields
         .iter()
         .map(|f| crate::filter::ident(f))
@@ -515,7 +569,7 @@ pub async fn search(
                 field: (*f).to_owned(),
                 interval: None,
             };
-            crate::api::facet(view, catalog, "spot_checks", scoped, &spec, 10)
+            crate::api::facet(view, catalog, "spot_checks", scoped, &spec, FACET_SIZE)
                 .await
                 .map(|v| ((*f).to_owned(), v))
         }
@@ -549,7 +603,7 @@ pub async fn search(
     out["limit"] = json!(limit);
     out["rows"] = Value::Array(rows.into_iter().map(Value::Object).collect());
     out["facets"] = Value::Object(facet_map);
-    Ok(out)
+    Ok(())
 }
 
 /// A producer.
@@ -569,208 +623,91 @@ pub struct Enterprise {
     pub fails: u64,
     /// First and last plan year.
     pub years: (Option<i64>, Option<i64>),
-    folded: Vec<String>,
-    spellings: Vec<Spellings>,
-}
-
-/// The producers of one snapshot.
-#[derive(Debug, Default)]
-pub struct Enterprises {
-    list: Vec<Enterprise>,
-    by_key: HashMap<String, usize>,
-    /// Names published without a code, to their producer.
-    by_bare_name: HashMap<String, usize>,
 }
 
 fn is_uscc(text: &str) -> bool {
     text.len() == 18 && text.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-impl Enterprises {
-    /// Resolves the producers of a snapshot's `spot_checks`.
-    pub async fn build(view: &SnapshotView) -> Result<Self> {
-        if !view.tables().iter().any(|t| t == "spot_checks") {
-            return Ok(Self::default());
-        }
-        let rows = json_rows(
-            view.ctx
-                .sql(
-                    "SELECT enterprise, enterprise_uscc, count(*) AS n, \
-                     sum(CASE WHEN result = 'fail' THEN 1 ELSE 0 END) AS fails, \
-                     min(plan_year) AS y0, max(plan_year) AS y1 \
-                     FROM spot_checks WHERE enterprise IS NOT NULL \
-                     GROUP BY enterprise, enterprise_uscc",
-                )
-                .await?,
-        )
-        .await?;
-        struct Group {
-            name: String,
-            uscc: Option<String>,
-            n: u64,
-            fails: u64,
-            y0: Option<i64>,
-            y1: Option<i64>,
-        }
-        let groups: Vec<Group> = rows
-            .into_iter()
-            .filter_map(|r| {
-                let name = r.get("enterprise")?.as_str()?.trim().to_owned();
-                if name.is_empty() {
-                    return None;
-                }
-                Some(Group {
-                    name,
-                    uscc: r
-                        .get("enterprise_uscc")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    n: r.get("n").and_then(Value::as_u64).unwrap_or(0),
-                    fails: r.get("fails").and_then(Value::as_u64).unwrap_or(0),
-                    y0: r.get("y0").and_then(Value::as_i64),
-                    y1: r.get("y1").and_then(Value::as_i64),
-                })
-            })
-            .collect();
-        // The codes each normalised name is seen with.
-        let mut codes: HashMap<String, Vec<String>> = HashMap::new();
-        for g in &groups {
-            if let Some(u) = &g.uscc {
-                let e = codes.entry(entity_name(&g.name)).or_default();
-                if !e.contains(u) {
-                    e.push(u.clone());
-                }
-            }
-        }
-        let mut merged: BTreeMap<String, Enterprise> = BTreeMap::new();
-        for g in groups {
-            let normal = entity_name(&g.name);
-            let (key, uscc, bare) = match &g.uscc {
-                Some(u) => (u.clone(), Some(u.clone()), false),
-                None => match codes.get(&normal).map(Vec::as_slice) {
-                    Some([only]) => (only.clone(), Some(only.clone()), true),
-                    _ => (normal.clone(), None, true),
-                },
-            };
-            let e = merged.entry(key.clone()).or_insert_with(|| Enterprise {
-                key,
-                uscc,
-                names: Vec::new(),
-                bare_names: Vec::new(),
-                batches: 0,
-                fails: 0,
-                years: (None, None),
-                folded: Vec::new(),
-                spellings: Vec::new(),
-            });
-            e.batches += g.n;
-            e.fails += g.fails;
-            e.years.0 = match (e.years.0, g.y0) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            e.years.1 = match (e.years.1, g.y1) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-            if bare {
-                e.bare_names.push(g.name.clone());
-            }
-            match e.names.iter_mut().find(|(n, _)| *n == g.name) {
-                Some((_, count)) => *count += g.n,
-                None => e.names.push((g.name, g.n)),
-            }
-        }
-        let mut list: Vec<Enterprise> = merged.into_values().collect();
-        for e in &mut list {
-            e.names
-                .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            e.folded = e.names.iter().map(|(n, _)| fold(n)).collect();
-            e.spellings = e.folded.iter().map(|f| Spellings::of(f)).collect();
-        }
-        let by_key = list
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.key.clone(), i))
-            .collect();
-        let by_bare_name = list
-            .iter()
-            .enumerate()
-            .flat_map(|(i, e)| e.bare_names.iter().map(move |n| (n.clone(), i)))
-            .collect();
-        Ok(Self {
-            list,
-            by_key,
-            by_bare_name,
-        })
-    }
-
+impl SearchIndex {
     /// Producers.
-    pub fn len(&self) -> usize {
-        self.list.len()
+    pub fn enterprise_count(&self) -> usize {
+        self.entities.list.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+    fn enterprise_at(&self, i: usize) -> Enterprise {
+        let e = &self.entities.list[i];
+        let key = self.entity_key(i).to_owned();
+        let mut names = Vec::new();
+        let mut bare_names = Vec::new();
+        for (name, n, bare) in self.entity_names(i) {
+            names.push((name.to_owned(), n));
+            if bare {
+                bare_names.push(name.to_owned());
+            }
+        }
+        Enterprise {
+            uscc: e.coded.then(|| key.clone()),
+            key,
+            names,
+            bare_names,
+            batches: e.batches,
+            fails: e.fails,
+            years: e.years,
+        }
     }
 
     /// The producer with this key.
-    pub fn get(&self, key: &str) -> Option<&Enterprise> {
-        self.by_key.get(key).map(|&i| &self.list[i])
+    pub fn enterprise(&self, key: &str) -> Option<Enterprise> {
+        self.entity(key).map(|i| self.enterprise_at(i))
     }
 
     /// The key of the producer of a row: its code, or the producer its name (without a code)
     /// belongs to.
-    pub fn key_of(&self, name: &str, uscc: Option<&str>) -> Option<&str> {
-        let i = match uscc {
-            Some(code) => self.by_key.get(code),
-            None => self.by_bare_name.get(name),
-        }?;
-        Some(self.list[*i].key.as_str())
+    pub fn enterprise_key_of(&self, name: &str, uscc: Option<&str>) -> Option<&str> {
+        self.entity_of_row(name, uscc).map(|i| self.entity_key(i))
     }
 
     /// The keys of the `n` producers with the most batches.
-    pub fn most_checked(&self, n: usize) -> impl Iterator<Item = &str> {
-        let mut order: Vec<&Enterprise> = self.list.iter().collect();
-        order.sort_by(|a, b| b.batches.cmp(&a.batches).then_with(|| a.key.cmp(&b.key)));
-        order.into_iter().take(n).map(|e| e.key.as_str())
+    pub fn most_checked(&self, n: usize) -> Vec<&str> {
+        let mut order: Vec<usize> = (0..self.entities.list.len()).collect();
+        order.sort_by(|&a, &b| {
+            self.entities.list[b]
+                .batches
+                .cmp(&self.entities.list[a].batches)
+                .then(a.cmp(&b))
+        });
+        order
+            .into_iter()
+            .take(n)
+            .map(|i| self.entity_key(i))
+            .collect()
     }
 
-    /// Producers whose names match `q` (or whose code is `q`), best first.
-    pub fn find(&self, q: &str) -> Vec<(&Enterprise, MatchKind)> {
+    /// Producers whose names match `q` (or whose code is `q`), best first: how many, and the
+    /// first `limit` of them.
+    pub fn find_enterprises(&self, q: &str, limit: usize) -> (usize, Vec<(Enterprise, MatchKind)>) {
         let folded = fold(q);
         let code = folded.to_uppercase();
         if is_uscc(&code)
-            && let Some(e) = self.get(&code)
+            && let Some(e) = self.enterprise(&code)
         {
-            return vec![(e, MatchKind::Exact)];
+            return (1, vec![(e, MatchKind::Exact)]);
         }
-        let letters = !folded.is_empty() && folded.chars().all(|c| c.is_ascii_lowercase());
-        let mut found: Vec<(&Enterprise, MatchKind)> = self
-            .list
-            .iter()
-            .filter_map(|e| {
-                let kinds = e.folded.iter().zip(&e.spellings).filter_map(|(f, s)| {
-                    if *f == folded {
-                        Some(MatchKind::Exact)
-                    } else if f.starts_with(&folded) {
-                        Some(MatchKind::Prefix)
-                    } else if f.contains(&folded) {
-                        Some(MatchKind::Contains)
-                    } else {
-                        spoken(s, &folded, letters)
-                    }
-                });
-                kinds.min().map(|k| (e, k))
-            })
-            .collect();
+        let hits = self.matches(&folded, &[SearchField::Enterprise]);
+        let mut found = self.entities_of(&hits);
         found.sort_by(|a, b| {
             a.1.cmp(&b.1)
-                .then(b.0.batches.cmp(&a.0.batches))
-                .then_with(|| a.0.key.cmp(&b.0.key))
+                .then(self.entities.list[b.0].batches.cmp(&self.entities.list[a.0].batches))
+                .then(a.0.cmp(&b.0))
         });
-        found
+        let total = found.len();
+        let list = found
+            .into_iter()
+            .take(limit)
+            .map(|(i, kind)| (self.enterprise_at(i), kind))
+            .collect();
+        (total, list)
     }
 }
 
@@ -900,13 +837,11 @@ pub async fn enterprise_history(
     Ok(out)
 }
 
-/// The search dictionary and producers of a snapshot, built once.
+/// The search index (with the producers) of a snapshot, built once.
 #[derive(Debug, Default)]
 pub struct Indexes {
-    /// The search dictionary.
+    /// The search index and producers.
     pub search: SearchIndex,
-    /// The producers.
-    pub enterprises: Enterprises,
     /// The latest announcements: (announced_on, authority, product, batches, fails), newest
     /// first, for the home page.
     pub recent: Vec<Map<String, Value>>,
@@ -918,8 +853,9 @@ impl Indexes {
     /// Builds both for a snapshot.
     pub async fn build(view: &SnapshotView) -> Result<Arc<Self>> {
         let started = std::time::Instant::now();
+        let has_spot_checks = view.tables().iter().any(|t| t == "spot_checks");
         let recent = async {
-            if !view.tables().iter().any(|t| t == "spot_checks") {
+            if !has_spot_checks {
                 return Ok(Vec::new());
             }
             json_rows(
@@ -934,18 +870,26 @@ impl Indexes {
             )
             .await
         };
-        let (search, enterprises, recent) =
-            futures::join!(SearchIndex::build(view), Enterprises::build(view), recent);
+        // Reading and packing a few million values is CPU and file work: off the async
+        // workers.
+        let files = view.spot_files.clone();
+        let search = async move {
+            tokio::task::spawn_blocking(move || {
+                crate::spot_rows::SpotRows::open(&files).and_then(SearchIndex::build)
+            })
+            .await
+            .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))?
+        };
+        let (search, recent) = futures::join!(search, recent);
         let built = Self {
             search: search?,
-            enterprises: enterprises?,
             recent: recent?,
             build_ms: started.elapsed().as_millis() as u64,
         };
         tracing::info!(
             snapshot = %view.id,
             values = built.search.len(),
-            enterprises = built.enterprises.len(),
+            enterprises = built.search.enterprise_count(),
             ms = built.build_ms,
             "search index built"
         );

@@ -83,6 +83,8 @@ pub struct SnapshotView {
     pub ctx: SessionContext,
     /// When it was published, if the history knows.
     pub published_at: Option<String>,
+    /// The Parquet files of its spot-check resources, in manifest order.
+    pub spot_files: Vec<PathBuf>,
     /// The search dictionary and producers, built on first use.
     indexes: tokio::sync::OnceCell<Arc<crate::search::Indexes>>,
 }
@@ -166,6 +168,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
     let manifest = read_manifest(warehouse, id)?;
     let ctx = SessionContext::new_with_config(session_config());
     let mut spot_tables = Vec::new();
+    let mut spot_files = Vec::new();
     for (rid, r) in &manifest.resources {
         let Some(file) = r.files.first() else {
             continue;
@@ -186,6 +189,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
             .await?;
         if r.schema == SPOT_CHECK_SCHEMA {
             spot_tables.push(r.table.clone());
+            spot_files.push(path.clone());
         }
     }
     if !spot_tables.is_empty() {
@@ -206,6 +210,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
         manifest,
         ctx,
         published_at,
+        spot_files,
         indexes: tokio::sync::OnceCell::new(),
     })
 }

@@ -177,7 +177,10 @@ impl ApiError {
                     None,
                     Vec::new(),
                 ),
-                QueryError::DataFusion(_) | QueryError::Output(_) | QueryError::Manifest { .. } => {
+                QueryError::DataFusion(_)
+                | QueryError::Output(_)
+                | QueryError::Manifest { .. }
+                | QueryError::Data { .. } => {
                     (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "internal",

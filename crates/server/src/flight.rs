@@ -108,7 +108,9 @@ pub fn status(e: QueryError) -> Status {
         QueryError::ResourcesExhausted { .. } => Status::resource_exhausted(message),
         QueryError::Deadline { .. } => Status::deadline_exceeded(message),
         QueryError::Busy | QueryError::NoSnapshot { .. } => Status::unavailable(message),
-        QueryError::Manifest { .. } | QueryError::Output(_) => Status::internal(message),
+        QueryError::Manifest { .. } | QueryError::Data { .. } | QueryError::Output(_) => {
+            Status::internal(message)
+        }
     }
 }
 

@@ -135,6 +135,7 @@ pub async fn search(
         &app.catalog,
         &indexes.search,
         &q,
+        &params,
         &req,
         limit,
         offset,
@@ -143,7 +144,8 @@ pub async fn search(
     out["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
     out["index"] = json!({
         "values": indexes.search.len(),
-        "enterprises": indexes.enterprises.len(),
+        "enterprises": indexes.search.enterprise_count(),
+        "rows": indexes.search.rows(),
         "build_ms": indexes.build_ms,
     });
     Ok(Json(out))
@@ -170,11 +172,9 @@ pub async fn enterprises(
     let limit = number(&params, "_limit", 20, 1..=100)?;
     let view = app.view_at(one(&params, "_as_of")).await?;
     let indexes = view.indexes().await?;
-    let found = indexes.enterprises.find(&q);
-    let total = found.len();
+    let (total, found) = indexes.search.find_enterprises(&q, limit);
     let list: Vec<Value> = found
         .into_iter()
-        .take(limit)
         .map(|(e, kind)| {
             let mut v = e.summary();
             v["match"] = json!(kind.name());
@@ -217,10 +217,10 @@ pub async fn enterprise(
     let limit = number(&params, "_limit", 1000, 1..=5000)?;
     let view = app.view_at(one(&params, "_as_of")).await?;
     let indexes = view.indexes().await?;
-    let Some(e) = indexes.enterprises.get(&key) else {
+    let Some(e) = indexes.search.enterprise(&key) else {
         return Err(QueryError::UnknownEnterprise { key }.into());
     };
-    let mut out = zhijian_query::search::enterprise_history(&view, e, limit).await?;
+    let mut out = zhijian_query::search::enterprise_history(&view, &e, limit).await?;
     out["export"] = json!({
         "csv": format!(
             "{}/api/v1/sql?{}",

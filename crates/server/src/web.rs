@@ -176,7 +176,10 @@ fn error_page(app: &AppState, lang: Lang, e: QueryError) -> Response {
             StatusCode::BAD_REQUEST,
             lang.t("查询太大", "The query is too large"),
         ),
-        QueryError::Manifest { .. } | QueryError::DataFusion(_) | QueryError::Output(_) => (
+        QueryError::Manifest { .. }
+        | QueryError::Data { .. }
+        | QueryError::DataFusion(_)
+        | QueryError::Output(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             lang.t("服务器出错", "Server error"),
         ),
@@ -495,6 +498,7 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
         &app.catalog,
         &indexes.search,
         &q_text,
+        &params,
         &req,
         PAGE_ROWS,
         (page - 1) * PAGE_ROWS,
@@ -579,8 +583,8 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
                 .filter_map(Value::as_object)
                 .map(|r| {
                     let key = indexes
-                        .enterprises
-                        .key_of(
+                        .search
+                        .enterprise_key_of(
                             &field(r, "enterprise"),
                             r.get("enterprise_uscc").and_then(Value::as_str),
                         )
@@ -658,10 +662,10 @@ async fn enterprise_page(
         Ok(i) => i,
         Err(e) => return error_page(&app, lang, e),
     };
-    let Some(e) = indexes.enterprises.get(&key) else {
+    let Some(e) = indexes.search.enterprise(&key) else {
         return error_page(&app, lang, QueryError::UnknownEnterprise { key });
     };
-    let out = match zhijian_query::search::enterprise_history(&view, e, 500).await {
+    let out = match zhijian_query::search::enterprise_history(&view, &e, 500).await {
         Ok(o) => o,
         Err(err) => return error_page(&app, lang, err),
     };
@@ -1465,8 +1469,9 @@ async fn sitemap(State(app): State<Arc<AppState>>) -> Response {
             let room = SITEMAP_MAX.saturating_sub(paths.len());
             paths.extend(
                 indexes
-                    .enterprises
+                    .search
                     .most_checked(room)
+                    .into_iter()
                     .map(|key| format!("/enterprises/{}", enc(key))),
             );
         }

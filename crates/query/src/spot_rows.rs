@@ -1,0 +1,187 @@
+//! The spot-check rows of a snapshot as one numbered sequence, read straight from its Parquet
+//! files.
+//!
+//! A snapshot is immutable, so a row's place — its file (in manifest order) and its row in
+//! that file — never changes: a `u32` position names it. The search index ([`crate::search`])
+//! keeps positions instead of values, and a page of results is read back by position with the
+//! files' page indexes (only the pages holding the wanted rows are decompressed), without
+//! planning a query.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::file::metadata::PageIndexPolicy;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
+};
+
+use crate::error::{QueryError, Result};
+
+/// One spot-check file.
+#[derive(Debug)]
+struct SpotFile {
+    path: PathBuf,
+    /// Position of its first row.
+    start: u32,
+    rows: u32,
+    meta: ArrowReaderMetadata,
+}
+
+/// The spot-check files of a snapshot, their rows numbered in manifest order.
+#[derive(Debug, Default)]
+pub struct SpotRows {
+    files: Vec<SpotFile>,
+    total: u32,
+}
+
+fn unreadable(path: &Path, problem: impl ToString) -> QueryError {
+    QueryError::Data {
+        path: path.to_path_buf(),
+        problem: problem.to_string(),
+    }
+}
+
+impl SpotRows {
+    /// Opens the files (their footers and page indexes, once).
+    pub fn open(paths: &[PathBuf]) -> Result<Self> {
+        let mut files = Vec::with_capacity(paths.len());
+        let mut total: u64 = 0;
+        for path in paths {
+            let file = File::open(path).map_err(|e| unreadable(path, e))?;
+            let meta =
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional))
+                    .map_err(|e| unreadable(path, e))?;
+            let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
+            let start = u32::try_from(total)
+                .map_err(|_| unreadable(path, "more than 4,294,967,295 spot-check rows"))?;
+            total += rows;
+            files.push(SpotFile {
+                path: path.clone(),
+                start,
+                rows: rows as u32,
+                meta,
+            });
+        }
+        let total = u32::try_from(total)
+            .map_err(|_| QueryError::Output("more than 4,294,967,295 spot-check rows".into()))?;
+        Ok(Self { files, total })
+    }
+
+    /// Rows in all files.
+    pub fn len(&self) -> u32 {
+        self.total
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The Arrow schema of the rows (of the first file; all share the spot-check schema).
+    pub fn schema(&self) -> Option<SchemaRef> {
+        self.files.first().map(|f| f.meta.schema().clone())
+    }
+
+    fn builder(
+        file: &SpotFile,
+        columns: &[&str],
+    ) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let reader = File::open(&file.path).map_err(|e| unreadable(&file.path, e))?;
+        let schema = file.meta.schema();
+        let mut roots = Vec::with_capacity(columns.len());
+        for c in columns {
+            let i = schema
+                .index_of(c)
+                .map_err(|_| unreadable(&file.path, format!("no column `{c}`")))?;
+            roots.push(i);
+        }
+        let mask = ProjectionMask::roots(file.meta.parquet_schema(), roots);
+        Ok(
+            ParquetRecordBatchReaderBuilder::new_with_metadata(reader, file.meta.clone())
+                .with_projection(mask),
+        )
+    }
+
+    /// Reads `columns` of every row in position order, calling `each` with the position of a
+    /// batch's first row and the batch (columns in file order).
+    pub fn scan(
+        &self,
+        columns: &[&str],
+        mut each: impl FnMut(u32, &RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        for file in &self.files {
+            let reader = Self::builder(file, columns)?
+                .with_batch_size(64 * 1024)
+                .build()
+                .map_err(|e| unreadable(&file.path, e))?;
+            let mut at = file.start;
+            for batch in reader {
+                let batch = batch.map_err(|e| unreadable(&file.path, e))?;
+                each(at, &batch)?;
+                at += batch.num_rows() as u32;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows at `positions`, in that order, with `columns` (in the order given).
+    pub fn fetch(&self, positions: &[u32], columns: &[&str]) -> Result<Option<RecordBatch>> {
+        let mut sorted: Vec<u32> = positions.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut batches = Vec::new();
+        let mut read: Vec<u32> = Vec::with_capacity(sorted.len());
+        for file in &self.files {
+            let end = file.start + file.rows;
+            let lo = sorted.partition_point(|&p| p < file.start);
+            let hi = sorted.partition_point(|&p| p < end);
+            if lo == hi {
+                continue;
+            }
+            let mut selectors = Vec::new();
+            let mut next = 0usize;
+            for &p in &sorted[lo..hi] {
+                let row = (p - file.start) as usize;
+                if row > next {
+                    selectors.push(RowSelector::skip(row - next));
+                }
+                selectors.push(RowSelector::select(1));
+                next = row + 1;
+            }
+            let reader = Self::builder(file, columns)?
+                .with_row_selection(RowSelection::from(selectors))
+                .build()
+                .map_err(|e| unreadable(&file.path, e))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| unreadable(&file.path, e))?;
+                batches.push(batch);
+            }
+            read.extend_from_slice(&sorted[lo..hi]);
+        }
+        let Some(first) = batches.first() else {
+            return Ok(None);
+        };
+        let schema = first.schema();
+        let all = concat_batches(&schema, &batches).map_err(|e| QueryError::Output(e.to_string()))?;
+        // Back to the order asked for, and to the columns' order as given.
+        let order: Vec<u32> = positions
+            .iter()
+            .filter_map(|p| read.binary_search(p).ok().map(|i| i as u32))
+            .collect();
+        let taken = take_record_batch(&all, &UInt32Array::from(order))
+            .map_err(|e| QueryError::Output(e.to_string()))?;
+        let indices: Vec<usize> = columns
+            .iter()
+            .filter_map(|c| taken.schema().index_of(c).ok())
+            .collect();
+        taken
+            .project(&indices)
+            .map(Some)
+            .map_err(|e| QueryError::Output(e.to_string()))
+    }
+}
