@@ -193,7 +193,14 @@ impl SearchIndex {
         let mut hits: Vec<(u32, MatchKind, f64)> = self
             .matches(q, &SearchField::ALL)
             .into_iter()
-            .map(|(e, kind)| (e, kind, score(kind, self.field_of(e), self.batches(e))))
+            .map(|(e, kind)| {
+                let mut s = score(kind, self.field_of(e), self.batches(e));
+                if kind == MatchKind::Fuzzy {
+                    // One edit before two.
+                    s -= 10.0 * self.model_distance(e, q) as f64;
+                }
+                (e, kind, s)
+            })
             .collect();
         // Best score, then most batches, then first seen (the files' order).
         hits.sort_unstable_by(|a, b| {

@@ -626,6 +626,20 @@ impl SearchIndex {
         hits
     }
 
+    /// Edits between a model (or its closest word) and `q`, at most 2 (3 when farther).
+    pub(crate) fn model_distance(&self, entry: u32, q: &str) -> usize {
+        let whole = within(self.folded.get(entry as usize), q, 2);
+        let words = self.value(entry).split_whitespace().filter_map(|w| {
+            let w = if w.is_ascii() {
+                w.to_ascii_lowercase()
+            } else {
+                fold(w)
+            };
+            within(&w, q, 2)
+        });
+        whole.into_iter().chain(words).min().unwrap_or(3)
+    }
+
     /// The ways `q` (ASCII letters) splits into syllables, the last one possibly cut short
     /// (`meid` is mei + a syllable starting with d). Each is a list of syllable sets and
     /// whether the last syllable is whole.
