@@ -377,3 +377,119 @@ fn producers_resolve_by_code_and_name_with_their_whole_history() {
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["error"]["code"], "unknown_enterprise");
 }
+
+/// The search answers count, facets, equality filters and order from its index; any other
+/// filter runs as SQL. Both must agree: `plan_year__gte=0` (every row) forces the SQL path.
+#[test]
+fn search_from_the_index_agrees_with_sql() {
+    let s = served();
+    for q in ["电热", "meile", "有限公司"] {
+        let memory = s.json(&format!("/api/v1/search?q={}&_limit=100", enc(q)));
+        let by_sql = s.json(&format!(
+            "/api/v1/search?q={}&_limit=100&plan_year__gte=0",
+            enc(q)
+        ));
+        if by_sql["values_truncated"] == json!(true) {
+            // SQL filters by the best 300 values only: fewer rows, by design (and said).
+            assert!(by_sql["count"].as_u64() <= memory["count"].as_u64(), "{q}");
+            continue;
+        }
+        assert!(memory["count"].as_u64() > Some(0), "{q}");
+        assert_eq!(memory["count"], by_sql["count"], "{q}");
+        for f in ["product", "enterprise_province", "plan_year", "result"] {
+            assert_eq!(memory["facets"][f], by_sql["facets"][f], "{q}: facet {f}");
+        }
+        // Same order up to ties: best match first, then newest.
+        let key = |p: &Value| -> Vec<(Value, Value)> {
+            p["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| (r["_matched"].clone(), r["announced_on"].clone()))
+                .collect()
+        };
+        assert_eq!(key(&memory), key(&by_sql), "{q}");
+    }
+    // Equality on a facet field (memory) and the same as a one-value list (SQL).
+    let all = s.json(&format!("/api/v1/search?q={}", enc("电热")));
+    let product = all["facets"]["product"]["values"][0]["value"]
+        .as_str()
+        .expect("a product")
+        .to_owned();
+    let eq = s.json(&format!(
+        "/api/v1/search?q={}&product={}&result=fail",
+        enc("电热"),
+        enc(&product)
+    ));
+    let listed = s.json(&format!(
+        "/api/v1/search?q={}&product__in={}&result=fail",
+        enc("电热"),
+        enc(&product)
+    ));
+    assert_eq!(eq["count"], listed["count"]);
+    assert!(
+        eq["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["product"] == json!(product) && r["result"] == "fail")
+    );
+    // A value no row has: nothing, not everything.
+    let nothing = s.json(&format!("/api/v1/search?q={}&product=x", enc("电热")));
+    assert_eq!(nothing["count"], 0);
+}
+
+/// A point lookup by record id is answered from the search index (the row read by position)
+/// once it is built; it must equal what SQL says, for a resource and for `spot_checks`.
+#[test]
+fn point_lookups_by_record_id_equal_sql() {
+    let s = served();
+    // The index is built once a search has been answered.
+    assert!(s.json("/api/v1/search?q=a")["index"]["rows"].as_u64() > Some(0));
+    let ids = sql_rows(
+        s,
+        "SELECT record_id, resource_id FROM spot_checks ORDER BY record_id LIMIT 3",
+    );
+    let resources: Vec<String> = sql_rows(
+        s,
+        "SELECT DISTINCT resource_id FROM spot_checks ORDER BY resource_id",
+    )
+    .iter()
+    .filter_map(|r| r["resource_id"].as_str().map(str::to_owned))
+    .collect();
+    for row in ids {
+        let id = row["record_id"].as_str().expect("id");
+        let resource = row["resource_id"].as_str().expect("resource");
+        let expected = sql_rows(
+            s,
+            &format!("SELECT * FROM spot_checks WHERE record_id = '{id}'"),
+        );
+        assert_eq!(expected.len(), 1);
+        for table in [resource, "spot_checks"] {
+            let got = s.json(&format!("/api/v1/resources/{table}/rows?record_id={id}"));
+            assert_eq!(got["count"], 1, "{table} {id}");
+            assert_eq!(got["rows"][0], expected[0], "{table} {id}");
+            let some = s.json(&format!(
+                "/api/v1/resources/{table}/rows?record_id={id}&_fields=product,record_id,failed_items"
+            ));
+            let keys: Vec<&String> = some["rows"][0].as_object().expect("row").keys().collect();
+            assert_eq!(keys, ["product", "record_id", "failed_items"], "{some}");
+            assert_eq!(some["rows"][0]["failed_items"], expected[0]["failed_items"]);
+            let bare = s.json(&format!(
+                "/api/v1/resources/{table}/rows?record_id={id}&_fields=product"
+            ));
+            assert_eq!(bare["rows"][0], json!({"product": expected[0]["product"]}));
+        }
+        // Under another spot-check resource, and an id no row has: nothing.
+        let other = resources
+            .iter()
+            .find(|r| r.as_str() != resource)
+            .expect("two spot-check resources");
+        let elsewhere = s.json(&format!("/api/v1/resources/{other}/rows?record_id={id}"));
+        assert_eq!(elsewhere["count"], 0, "{elsewhere}");
+        assert_eq!(elsewhere["rows"], json!([]));
+    }
+    let missing = s.json("/api/v1/resources/spot_checks/rows?record_id=nosuchrecord");
+    assert_eq!(missing["count"], 0);
+    assert_eq!(missing["rows"], json!([]));
+}

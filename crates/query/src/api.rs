@@ -49,6 +49,9 @@ pub struct RowsRequest {
     pub as_of: Option<String>,
     /// `_format`, if given.
     pub format: Option<String>,
+    /// The record id, when the only filter is `record_id` equal to it (no `_q`, no cursor):
+    /// a point lookup.
+    pub lookup: Option<String>,
 }
 
 /// A keyset cursor: the snapshot it belongs to, the sort, and the last row's sort values.
@@ -168,6 +171,7 @@ impl RowsRequest {
         let as_of = one("_as_of")?.filter(|s| !s.trim().is_empty());
         let format = one("_format")?;
         let q = one("_q")?;
+        let mut filters = Vec::new();
         for (k, v) in params {
             if k.starts_with('_') || extra.contains(&k.as_str()) {
                 if !COMMON_PARAMETERS.contains(&k.as_str()) && !extra.contains(&k.as_str()) {
@@ -178,7 +182,9 @@ impl RowsRequest {
                 }
                 continue;
             }
-            conditions.push(parse_filter(schema, k, v)?.sql);
+            let f = parse_filter(schema, k, v)?;
+            filters.push((f.field.clone(), f.op.clone(), v.clone()));
+            conditions.push(f.sql);
         }
         if let Some(cond) = q.as_deref().and_then(|q| text_search(schema, q)) {
             conditions.push(cond);
@@ -254,6 +260,14 @@ impl RowsRequest {
             _ => None,
         };
         let as_of = cursor.as_ref().map(|c| c.snapshot.clone()).or(as_of);
+        let lookup = match filters.as_slice() {
+            [(field, op, value)]
+                if field == "record_id" && op == "eq" && q.is_none() && cursor.is_none() =>
+            {
+                Some(value.clone())
+            }
+            _ => None,
+        };
         Ok(Self {
             table,
             conditions,
@@ -264,6 +278,7 @@ impl RowsRequest {
             count,
             as_of,
             format,
+            lookup,
         })
     }
 
@@ -383,6 +398,12 @@ pub async fn page(
             Vec::new(),
         ));
     }
+    if let Some(id) = &req.lookup
+        && let Some(indexes) = view.indexes_ready()
+        && let Some(page) = lookup(&indexes.search, schema, req, id)?
+    {
+        return Ok(page);
+    }
     let mut select = req.select_list(schema, false);
     let extra: Vec<&SortKey> = req
         .sort
@@ -469,6 +490,57 @@ pub async fn page(
         count,
         next_cursor,
     })
+}
+
+/// A point lookup of a spot-check row by record id: its position from the index, the row
+/// read by position (the pages holding it only), no query planned. `None` when the table is
+/// not a spot-check table.
+fn lookup(
+    index: &crate::search::SearchIndex,
+    schema: &TableSchema,
+    req: &RowsRequest,
+    id: &str,
+) -> Result<Option<Page>> {
+    let rows = index.spot_rows();
+    let Some(range) = rows.range_of(&req.table) else {
+        return Ok(None);
+    };
+    let fields: Vec<String> = match &req.fields {
+        Some(f) => f.clone(),
+        None => schema.fields.iter().map(|f| f.name.clone()).collect(),
+    };
+    let mut columns: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let with_id = !columns.contains(&"record_id");
+    if with_id {
+        columns.push("record_id");
+    }
+    let candidates: Vec<u32> = index
+        .record_candidates(id)
+        .iter()
+        .copied()
+        .filter(|p| range.contains(p))
+        .collect();
+    let mut found = Vec::new();
+    if let Some(batch) = rows.fetch(&candidates, &columns)? {
+        for mut row in batch_to_json(&batch)? {
+            if row.get("record_id").and_then(Value::as_str) == Some(id) {
+                if with_id {
+                    row.remove("record_id");
+                }
+                found.push(row);
+            }
+        }
+    }
+    let count = match req.count {
+        CountMode::Exact => Some(found.len() as u64),
+        CountMode::None => None,
+    };
+    found.truncate(req.limit.unwrap_or(DEFAULT_PAGE));
+    Ok(Some(Page {
+        rows: found,
+        count,
+        next_cursor: None,
+    }))
 }
 
 /// The whole filtered result (after the cursor, up to `_limit` if given) as a DataFrame to

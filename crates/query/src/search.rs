@@ -28,8 +28,8 @@ use crate::warehouse::SnapshotView;
 
 mod index;
 
-pub use index::SearchIndex;
 use index::FACETS;
+pub use index::SearchIndex;
 
 /// A searched field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -294,7 +294,9 @@ pub const SEARCH_FACETS: &[&str] = &["product", "enterprise_province", "plan_yea
 /// The filters a search applies from memory: equality on the facet fields. `None` when
 /// another filter (an operator, another field, `_q`) needs SQL.
 fn memory_filters(params: &[(String, String)]) -> Option<Vec<(usize, &str)>> {
-    const NOT_FILTERS: &[&str] = &["q", "_offset", "_limit", "_fields", "_as_of", "page", "lang"];
+    const NOT_FILTERS: &[&str] = &[
+        "q", "_offset", "_limit", "_fields", "_as_of", "page", "lang",
+    ];
     let mut out = Vec::new();
     for (k, v) in params {
         if NOT_FILTERS.contains(&k.as_str()) {
@@ -325,7 +327,9 @@ fn facet_order(a: &(Value, u64), b: &(Value, u64)) -> std::cmp::Ordering {
 }
 
 /// Tiers of a search, best first: one per (how it matched, field), by base score.
-fn tier_order(keys: impl Iterator<Item = (MatchKind, SearchField)>) -> Vec<(MatchKind, SearchField)> {
+fn tier_order(
+    keys: impl Iterator<Item = (MatchKind, SearchField)>,
+) -> Vec<(MatchKind, SearchField)> {
     let mut order: Vec<(MatchKind, SearchField)> = keys.collect();
     order.sort();
     order.dedup();
@@ -705,7 +709,11 @@ impl SearchIndex {
         let mut found = self.entities_of(&hits);
         found.sort_by(|a, b| {
             a.1.cmp(&b.1)
-                .then(self.entities.list[b.0].batches.cmp(&self.entities.list[a.0].batches))
+                .then(
+                    self.entities.list[b.0]
+                        .batches
+                        .cmp(&self.entities.list[a.0].batches),
+                )
                 .then(a.0.cmp(&b.0))
         });
         let total = found.len();

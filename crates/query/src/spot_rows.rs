@@ -14,17 +14,18 @@ use datafusion::arrow::array::{RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ProjectionMask;
-use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
     RowSelector,
 };
+use datafusion::parquet::file::metadata::PageIndexPolicy;
 
 use crate::error::{QueryError, Result};
 
 /// One spot-check file.
 #[derive(Debug)]
 struct SpotFile {
+    table: String,
     path: PathBuf,
     /// Position of its first row.
     start: u32,
@@ -48,19 +49,22 @@ fn unreadable(path: &Path, problem: impl ToString) -> QueryError {
 
 impl SpotRows {
     /// Opens the files (their footers and page indexes, once).
-    pub fn open(paths: &[PathBuf]) -> Result<Self> {
+    pub fn open(paths: &[(String, PathBuf)]) -> Result<Self> {
         let mut files = Vec::with_capacity(paths.len());
         let mut total: u64 = 0;
-        for path in paths {
+        for (table, path) in paths {
             let file = File::open(path).map_err(|e| unreadable(path, e))?;
-            let meta =
-                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional))
-                    .map_err(|e| unreadable(path, e))?;
+            let meta = ArrowReaderMetadata::load(
+                &file,
+                ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+            )
+            .map_err(|e| unreadable(path, e))?;
             let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
             let start = u32::try_from(total)
                 .map_err(|_| unreadable(path, "more than 4,294,967,295 spot-check rows"))?;
             total += rows;
             files.push(SpotFile {
+                table: table.clone(),
                 path: path.clone(),
                 start,
                 rows: rows as u32,
@@ -82,15 +86,23 @@ impl SpotRows {
         self.total == 0
     }
 
+    /// The positions of a table's rows (`None` when it is not a spot-check table).
+    pub fn range_of(&self, table: &str) -> Option<std::ops::Range<u32>> {
+        if table == zhijian_catalog::SPOT_CHECK_SCHEMA {
+            return Some(0..self.total);
+        }
+        self.files
+            .iter()
+            .find(|f| f.table == table)
+            .map(|f| f.start..f.start + f.rows)
+    }
+
     /// The Arrow schema of the rows (of the first file; all share the spot-check schema).
     pub fn schema(&self) -> Option<SchemaRef> {
         self.files.first().map(|f| f.meta.schema().clone())
     }
 
-    fn builder(
-        file: &SpotFile,
-        columns: &[&str],
-    ) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    fn builder(file: &SpotFile, columns: &[&str]) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let reader = File::open(&file.path).map_err(|e| unreadable(&file.path, e))?;
         let schema = file.meta.schema();
         let mut roots = Vec::with_capacity(columns.len());
@@ -167,7 +179,8 @@ impl SpotRows {
             return Ok(None);
         };
         let schema = first.schema();
-        let all = concat_batches(&schema, &batches).map_err(|e| QueryError::Output(e.to_string()))?;
+        let all =
+            concat_batches(&schema, &batches).map_err(|e| QueryError::Output(e.to_string()))?;
         // Back to the order asked for, and to the columns' order as given.
         let order: Vec<u32> = positions
             .iter()

@@ -83,8 +83,8 @@ pub struct SnapshotView {
     pub ctx: SessionContext,
     /// When it was published, if the history knows.
     pub published_at: Option<String>,
-    /// The Parquet files of its spot-check resources, in manifest order.
-    pub spot_files: Vec<PathBuf>,
+    /// The tables and Parquet files of its spot-check resources, in manifest order.
+    pub spot_files: Vec<(String, PathBuf)>,
     /// The search dictionary and producers, built on first use.
     indexes: tokio::sync::OnceCell<Arc<crate::search::Indexes>>,
 }
@@ -109,6 +109,12 @@ impl SnapshotView {
         }
         tables.sort();
         tables
+    }
+
+    /// The search index, if it is built already (lookups that can do without it do not
+    /// wait for it).
+    pub fn indexes_ready(&self) -> Option<Arc<crate::search::Indexes>> {
+        self.indexes.get().cloned()
     }
 
     /// The search dictionary and producers of this snapshot, built once on first use (a
@@ -189,7 +195,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
             .await?;
         if r.schema == SPOT_CHECK_SCHEMA {
             spot_tables.push(r.table.clone());
-            spot_files.push(path.clone());
+            spot_files.push((r.table.clone(), path.clone()));
         }
     }
     if !spot_tables.is_empty() {

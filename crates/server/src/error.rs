@@ -180,15 +180,13 @@ impl ApiError {
                 QueryError::DataFusion(_)
                 | QueryError::Output(_)
                 | QueryError::Manifest { .. }
-                | QueryError::Data { .. } => {
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        None,
-                        None,
-                        Vec::new(),
-                    )
-                }
+                | QueryError::Data { .. } => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    None,
+                    None,
+                    Vec::new(),
+                ),
             },
             Self::NotFound { path } => (
                 StatusCode::NOT_FOUND,

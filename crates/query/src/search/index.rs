@@ -151,6 +151,9 @@ pub struct SearchIndex {
     announced: Vec<i32>,
     pub(crate) entities: Entities,
     pub(crate) rows: SpotRows,
+    /// Record ids: their keys sorted, and the position of each.
+    record_keys: Vec<u64>,
+    record_pos: Vec<u32>,
 }
 
 /// Interns the values of a column, giving each distinct value a code.
@@ -182,7 +185,8 @@ fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<Box<dyn Array>>
     let Ok(i) = batch.schema().index_of(name) else {
         return Ok(None);
     };
-    let c = cast(batch.column(i), &DataType::Utf8).map_err(|e| QueryError::Output(e.to_string()))?;
+    let c =
+        cast(batch.column(i), &DataType::Utf8).map_err(|e| QueryError::Output(e.to_string()))?;
     Ok(Some(Box::new(c.as_string::<i32>().clone())))
 }
 
@@ -213,7 +217,15 @@ const SCANNED: &[&str] = &[
     "plan_year",
     "result",
     "announced_on",
+    "record_id",
 ];
+
+/// The key of a record id in the lookup table (FNV-1a; a match is checked against the row).
+fn record_key(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
 
 impl SearchIndex {
     /// Builds the index in one pass over the rows (CPU and file work: call it off the async
@@ -242,6 +254,7 @@ impl SearchIndex {
         let mut years: Vec<Option<i64>> = Vec::with_capacity(n);
         let mut announced = Vec::with_capacity(n);
         let mut groups: HashMap<(u32, u32), Group> = HashMap::new();
+        let mut records: Vec<(u64, u32)> = Vec::with_capacity(n);
         let enterprise_k = field_slot(SearchField::Enterprise);
         let columns: Vec<&str> = match rows.schema() {
             Some(schema) => SCANNED
@@ -261,6 +274,14 @@ impl SearchIndex {
                     })
                     .collect::<Result<_>>()?;
                 let uscc = text_column(batch, "enterprise_uscc")?;
+                if let Some(ids) = text_column(batch, "record_id")? {
+                    let ids = ids.as_string::<i32>();
+                    records.extend(
+                        (0..batch.num_rows())
+                            .filter(|&i| ids.is_valid(i))
+                            .map(|i| (record_key(ids.value(i)), at + i as u32)),
+                    );
+                }
                 let province = text_column(batch, "enterprise_province")?;
                 let result = text_column(batch, "result")?;
                 let year = match batch.schema().index_of("plan_year") {
@@ -317,7 +338,11 @@ impl SearchIndex {
                     years.push(y);
                     announced.push(date.as_ref().map_or(i32::MIN, |d| {
                         let d = d.as_primitive::<Date32Type>();
-                        if d.is_valid(row) { d.value(row) } else { i32::MIN }
+                        if d.is_valid(row) {
+                            d.value(row)
+                        } else {
+                            i32::MIN
+                        }
                     }));
                     let code_of = |a: &Option<Box<dyn Array>>, into: &mut Interner| {
                         a.as_deref().and_then(|a| {
@@ -425,7 +450,11 @@ impl SearchIndex {
         };
         index.facets[1] = Codes {
             codes: province_codes,
-            values: provinces.into_values().into_iter().map(Value::from).collect(),
+            values: provinces
+                .into_values()
+                .into_iter()
+                .map(Value::from)
+                .collect(),
         };
         let mut year_values: Vec<i64> = years.iter().flatten().copied().collect();
         year_values.sort_unstable();
@@ -446,6 +475,8 @@ impl SearchIndex {
         };
         drop(codes);
         drop(items);
+        records.sort_unstable();
+        (index.record_keys, index.record_pos) = records.into_iter().unzip();
         index.entities = Entities::build(&index, groups, usccs.into_values())?;
         let mut names: Vec<(u32, String)> = syllable_ids
             .into_iter()
@@ -608,14 +639,18 @@ impl SearchIndex {
                     }
                     let folded = self.folded.get(e as usize);
                     let close = (near(folded) && within(folded, &q, max).is_some())
-                        || self.value(e).split_whitespace().filter(|w| near(w)).any(|w| {
-                            let w = if w.is_ascii() {
-                                w.to_ascii_lowercase()
-                            } else {
-                                fold(w)
-                            };
-                            within(&w, &q, max).is_some()
-                        });
+                        || self
+                            .value(e)
+                            .split_whitespace()
+                            .filter(|w| near(w))
+                            .any(|w| {
+                                let w = if w.is_ascii() {
+                                    w.to_ascii_lowercase()
+                                } else {
+                                    fold(w)
+                                };
+                                within(&w, &q, max).is_some()
+                            });
                     if close {
                         seen[e as usize] = true;
                         hits.push((e, MatchKind::Fuzzy));
@@ -753,6 +788,19 @@ impl SearchIndex {
         None
     }
 
+    /// Positions whose record id may be `id` (check the row: keys can collide).
+    pub fn record_candidates(&self, id: &str) -> &[u32] {
+        let key = record_key(id);
+        let lo = self.record_keys.partition_point(|&k| k < key);
+        let hi = self.record_keys.partition_point(|&k| k <= key);
+        &self.record_pos[lo..hi]
+    }
+
+    /// The spot-check rows the index numbers.
+    pub fn spot_rows(&self) -> &SpotRows {
+        &self.rows
+    }
+
     /// The entry of an enterprise name as published, if any row has it.
     fn enterprise_entry(&self, name: &str) -> Option<u32> {
         let base = self.base[field_slot(SearchField::Enterprise)];
@@ -813,7 +861,13 @@ impl SearchIndex {
         for &(entry, kind) in hits {
             let local = entry - base;
             let first = self.entities.of_name.get(local as usize).copied();
-            let more = self.entities.more.get(&local).into_iter().flatten().copied();
+            let more = self
+                .entities
+                .more
+                .get(&local)
+                .into_iter()
+                .flatten()
+                .copied();
             for e in first.into_iter().filter(|&e| e != NONE).chain(more) {
                 let slot = best.entry(e as usize).or_insert(kind);
                 *slot = (*slot).min(kind);
