@@ -493,3 +493,35 @@ fn point_lookups_by_record_id_equal_sql() {
     assert_eq!(missing["count"], 0);
     assert_eq!(missing["rows"], json!([]));
 }
+
+/// Facets by product, province, year and result under equality filters are counted from the
+/// search index once it is built; they must equal SQL's (an operator filter forces SQL).
+#[test]
+fn facets_from_the_index_equal_sql() {
+    let s = served();
+    assert!(s.json("/api/v1/search?q=a")["index"]["rows"].as_u64() > Some(0));
+    let resources: Vec<String> = sql_rows(s, "SELECT DISTINCT resource_id FROM spot_checks")
+        .iter()
+        .filter_map(|r| r["resource_id"].as_str().map(str::to_owned))
+        .collect();
+    for table in ["spot_checks", resources[0].as_str()] {
+        for facet in ["product", "enterprise_province", "plan_year", "result"] {
+            for (memory, sql) in [
+                ("", "&plan_year__gte=0"),
+                ("&result=fail", "&result__in=fail"),
+                (
+                    "&result=fail&plan_year=2022",
+                    "&result__in=fail&plan_year__in=2022",
+                ),
+                ("&result=nosuchresult", "&result__in=nosuchresult"),
+            ] {
+                let path = |extra: &str| {
+                    format!("/api/v1/resources/{table}/facets?_facet={facet}&_facet_size=5{extra}")
+                };
+                let a = s.json(&path(memory));
+                let b = s.json(&path(sql));
+                assert_eq!(a["facets"], b["facets"], "{table} {facet} {memory}");
+            }
+        }
+    }
+}

@@ -52,6 +52,8 @@ pub struct RowsRequest {
     /// The record id, when the only filter is `record_id` equal to it (no `_q`, no cursor):
     /// a point lookup.
     pub lookup: Option<String>,
+    /// The filters as (field, value) when every one is an equality (no `_q`, no cursor).
+    pub equalities: Option<Vec<(String, String)>>,
 }
 
 /// A keyset cursor: the snapshot it belongs to, the sort, and the last row's sort values.
@@ -268,6 +270,13 @@ impl RowsRequest {
             }
             _ => None,
         };
+        let equalities = (q.is_none() && cursor.is_none() && filters.iter().all(|f| f.1 == "eq"))
+            .then(|| {
+                filters
+                    .iter()
+                    .map(|(f, _, v)| (f.clone(), v.clone()))
+                    .collect()
+            });
         Ok(Self {
             table,
             conditions,
@@ -279,6 +288,7 @@ impl RowsRequest {
             as_of,
             format,
             lookup,
+            equalities,
         })
     }
 
@@ -617,6 +627,16 @@ pub async fn facet(
 ) -> Result<Value> {
     let (_, schema, _) = resolve(catalog, id)?;
     let f = field(schema, "_facet", &spec.field)?;
+    // Counted from the search index when it holds the field and the filters (a search adds
+    // conditions of its own: then SQL).
+    if spec.interval.is_none()
+        && let Some(eqs) = &req.equalities
+        && eqs.len() == req.conditions.len()
+        && let Some(indexes) = view.indexes_ready()
+        && let Some(v) = indexes.search.facet(&req.table, &f.name, eqs, size)
+    {
+        return Ok(v);
+    }
     let c = ident(&f.name);
     let value_expr = match spec.interval.as_deref() {
         Some("year") => format!("CAST(date_part('year', {c}) AS BIGINT)"),

@@ -489,27 +489,9 @@ fn in_memory(
             let c = column.codes[*p as usize];
             counts[(c as usize).min(column.values.len())] += 1;
         }
-        let mut values: Vec<(Value, u64)> = counts
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(c, n)| (column.values.get(c).cloned().unwrap_or(Value::Null), *n))
-            .collect();
-        values.sort_by(facet_order);
-        let distinct = values.len();
-        let shown: Vec<(Value, u64)> = values.into_iter().take(FACET_SIZE).collect();
-        let shown_rows: u64 = shown.iter().map(|v| v.1).sum();
         facets.insert(
             (*name).to_owned(),
-            json!({
-                "field": name,
-                "interval": null,
-                "values": shown.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect::<Vec<_>>(),
-                "distinct_values": distinct,
-                "total": count,
-                "other": count as u64 - shown_rows,
-                "truncated": distinct > FACET_SIZE,
-            }),
+            facet_json(name, &column.values, &counts, FACET_SIZE),
         );
     }
     // Best tier first, then newest, then the files' order.
@@ -540,6 +522,69 @@ fn in_memory(
         }
     }
     Ok((count, rows, facets))
+}
+
+/// A facet as `api::facet` answers it, from counts per code (the last count: no value).
+fn facet_json(name: &str, values: &[Value], counts: &[u64], size: usize) -> Value {
+    let mut list: Vec<(Value, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, n)| (values.get(c).cloned().unwrap_or(Value::Null), *n))
+        .collect();
+    list.sort_by(facet_order);
+    let total: u64 = counts.iter().sum();
+    let distinct = list.len();
+    let shown: Vec<(Value, u64)> = list.into_iter().take(size).collect();
+    let shown_rows: u64 = shown.iter().map(|v| v.1).sum();
+    json!({
+        "field": name,
+        "interval": null,
+        "values": shown.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect::<Vec<_>>(),
+        "distinct_values": distinct,
+        "total": total,
+        "other": total - shown_rows,
+        "truncated": distinct > size,
+    })
+}
+
+impl SearchIndex {
+    /// A facet of a spot-check table by product, province, year or result under equality
+    /// filters on those fields, counted from the index's row codes. `None` when the table,
+    /// field or a filter is outside what the index holds.
+    pub fn facet(
+        &self,
+        table: &str,
+        field: &str,
+        equalities: &[(String, String)],
+        size: usize,
+    ) -> Option<Value> {
+        let range = self.rows.range_of(table)?;
+        let slot = SEARCH_FACETS.iter().position(|f| *f == field)?;
+        let mut wanted = Vec::with_capacity(equalities.len());
+        let mut none = false;
+        for (f, v) in equalities {
+            let s = SEARCH_FACETS.iter().position(|x| x == f)?;
+            match self.facets[s].code_of(v) {
+                Some(code) => wanted.push((s, code)),
+                None => none = true,
+            }
+        }
+        let column = &self.facets[slot];
+        let mut counts = vec![0u64; column.values.len() + 1];
+        if !none {
+            for p in range {
+                let p = p as usize;
+                if wanted
+                    .iter()
+                    .all(|(s, code)| self.facets[*s].codes[p] == *code)
+                {
+                    counts[(column.codes[p] as usize).min(column.values.len())] += 1;
+                }
+            }
+        }
+        Some(facet_json(field, &column.values, &counts, size))
+    }
 }
 
 /// Values per facet of a search.
