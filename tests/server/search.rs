@@ -494,34 +494,108 @@ fn point_lookups_by_record_id_equal_sql() {
     assert_eq!(missing["rows"], json!([]));
 }
 
-/// Facets by product, province, year and result under equality filters are counted from the
-/// search index once it is built; they must equal SQL's (an operator filter forces SQL).
+/// Facets, counts and pass-rate statistics under filters the search index holds are counted
+/// from it once it is built; they must equal SQL's. A filter on `record_id` (true of every
+/// row) forces SQL.
 #[test]
-fn facets_from_the_index_equal_sql() {
+fn facets_counts_and_stats_from_the_index_equal_sql() {
     let s = served();
     assert!(s.json("/api/v1/search?q=a")["index"]["rows"].as_u64() > Some(0));
+    const SQL: &str = "&record_id__ne=~";
     let resources: Vec<String> = sql_rows(s, "SELECT DISTINCT resource_id FROM spot_checks")
         .iter()
         .filter_map(|r| r["resource_id"].as_str().map(str::to_owned))
         .collect();
+    let filters = [
+        "",
+        "&result=fail",
+        "&result=fail&plan_year=2022",
+        "&plan_year__gte=2020",
+        "&plan_year__lt=2019&publication_scope=full",
+        &format!(
+            "&result__in=fail,pass&enterprise_province__ne={}",
+            enc("广东省")
+        ),
+        "&result=nosuchresult",
+    ];
     for table in ["spot_checks", resources[0].as_str()] {
-        for facet in ["product", "enterprise_province", "plan_year", "result"] {
-            for (memory, sql) in [
-                ("", "&plan_year__gte=0"),
-                ("&result=fail", "&result__in=fail"),
-                (
-                    "&result=fail&plan_year=2022",
-                    "&result__in=fail&plan_year__in=2022",
-                ),
-                ("&result=nosuchresult", "&result__in=nosuchresult"),
-            ] {
-                let path = |extra: &str| {
-                    format!("/api/v1/resources/{table}/facets?_facet={facet}&_facet_size=5{extra}")
-                };
-                let a = s.json(&path(memory));
-                let b = s.json(&path(sql));
-                assert_eq!(a["facets"], b["facets"], "{table} {facet} {memory}");
+        for facet in [
+            "product",
+            "enterprise_province",
+            "plan_year",
+            "result",
+            "publication_scope",
+            "enterprise",
+            "brand",
+            "model_spec",
+            "inspection_agency",
+        ] {
+            for f in &filters {
+                let path =
+                    format!("/api/v1/resources/{table}/facets?_facet={facet}&_facet_size=5{f}");
+                let (a, b) = (s.json(&path), s.json(&format!("{path}{SQL}")));
+                assert_eq!(a["facets"], b["facets"], "{path}");
             }
         }
+        for f in &filters {
+            let path = format!("/api/v1/resources/{table}/rows?_limit=1{f}");
+            let (a, b) = (s.json(&path), s.json(&format!("{path}{SQL}")));
+            assert_eq!(a["count"], b["count"], "{path}");
+            assert_eq!(a["rows"], b["rows"], "{path}");
+        }
     }
+    for group in ["plan_year", "product,plan_year", "enterprise_province", ""] {
+        for f in &filters {
+            let path = format!("/api/v1/spot-checks/stats?group_by={group}{f}");
+            let (a, b) = (s.get(&path), s.get(&format!("{path}{SQL}")));
+            assert_eq!(a.status, b.status, "{path}: {}", a.text());
+            let (mut a, mut b) = (a.json(), b.json());
+            for v in [&mut a, &mut b] {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("filters");
+                    o.remove("sql");
+                }
+            }
+            assert_eq!(a, b, "{path}");
+        }
+    }
+}
+
+/// Pinyin spells names from any syllable and with either reading of a polyphonic character
+/// (重庆 is chongqing and zhongqing); initials find whole names.
+#[test]
+fn pinyin_reads_heteronyms_and_initials() {
+    let s = served();
+    let names = sql_rows(
+        s,
+        "SELECT enterprise FROM spot_checks WHERE strpos(enterprise, '重庆') > 0 LIMIT 1",
+    );
+    if let Some(name) = names.first().and_then(|r| r["enterprise"].as_str()) {
+        for spelling in ["chongqing", "zhongqing"] {
+            let found = s.json(&format!("/api/v1/enterprises?q={spelling}&_limit=100"));
+            let names: Vec<&str> = found["enterprises"]
+                .as_array()
+                .expect("enterprises")
+                .iter()
+                .filter_map(|e| e["name"].as_str())
+                .collect();
+            assert!(
+                names.iter().any(|n| n.contains("重庆")),
+                "{spelling}: {names:?} (expected names like {name})"
+            );
+        }
+    }
+    // A starting syllable is required: `eile` is inside `meile` but spells nothing.
+    let meile = s.json("/api/v1/search?q=meile");
+    assert!(meile["matches"].as_array().is_some_and(|m| !m.is_empty()));
+    let inside = s.json("/api/v1/search?q=eile");
+    assert!(
+        inside["matches"]
+            .as_array()
+            .expect("matches")
+            .iter()
+            .all(|m| m["match"] != "pinyin_within"
+                || !m["value"].as_str().unwrap_or("").contains("美乐")),
+        "{inside}"
+    );
 }

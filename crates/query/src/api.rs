@@ -52,8 +52,9 @@ pub struct RowsRequest {
     /// The record id, when the only filter is `record_id` equal to it (no `_q`, no cursor):
     /// a point lookup.
     pub lookup: Option<String>,
-    /// The filters as (field, value) when every one is an equality (no `_q`, no cursor).
-    pub equalities: Option<Vec<(String, String)>>,
+    /// The filters as (field, operator, value) when there is no `_q` and no cursor: what the
+    /// search index may answer from memory.
+    pub filters: Option<Vec<(String, String, String)>>,
 }
 
 /// A keyset cursor: the snapshot it belongs to, the sort, and the last row's sort values.
@@ -270,13 +271,7 @@ impl RowsRequest {
             }
             _ => None,
         };
-        let equalities = (q.is_none() && cursor.is_none() && filters.iter().all(|f| f.1 == "eq"))
-            .then(|| {
-                filters
-                    .iter()
-                    .map(|(f, _, v)| (f.clone(), v.clone()))
-                    .collect()
-            });
+        let filters = (q.is_none() && cursor.is_none()).then_some(filters);
         Ok(Self {
             table,
             conditions,
@@ -288,8 +283,15 @@ impl RowsRequest {
             as_of,
             format,
             lookup,
-            equalities,
+            filters,
         })
+    }
+
+    /// The filters, when they are all there is (a search adds conditions of its own).
+    pub fn memory_filters(&self) -> Option<&[(String, String, String)]> {
+        self.filters
+            .as_deref()
+            .filter(|f| f.len() == self.conditions.len())
     }
 
     fn where_clause(&self) -> String {
@@ -435,6 +437,9 @@ pub async fn page(
         match req.count {
             CountMode::None => Ok::<_, QueryError>(None),
             CountMode::Exact => {
+                if let Some(n) = memory_count(view, req) {
+                    return Ok(Some(n));
+                }
                 // The count ignores the cursor: it is the size of the whole filtered result.
                 let conditions: Vec<&String> = match &req.cursor {
                     Some(_) => req
@@ -500,6 +505,12 @@ pub async fn page(
         count,
         next_cursor,
     })
+}
+
+/// The count of a spot-check table's rows under filters the search index holds, once built.
+fn memory_count(view: &SnapshotView, req: &RowsRequest) -> Option<u64> {
+    let filters = req.memory_filters()?;
+    view.indexes_ready()?.search.count(&req.table, filters)
 }
 
 /// A point lookup of a spot-check row by record id: its position from the index, the row
@@ -630,10 +641,9 @@ pub async fn facet(
     // Counted from the search index when it holds the field and the filters (a search adds
     // conditions of its own: then SQL).
     if spec.interval.is_none()
-        && let Some(eqs) = &req.equalities
-        && eqs.len() == req.conditions.len()
+        && let Some(filters) = req.memory_filters()
         && let Some(indexes) = view.indexes_ready()
-        && let Some(v) = indexes.search.facet(&req.table, &f.name, eqs, size)
+        && let Some(v) = indexes.search.facet(&req.table, &f.name, filters, size)
     {
         return Ok(v);
     }
@@ -785,7 +795,15 @@ pub async fn stats(
         req.where_clause(),
         max_groups + 1
     );
-    let mut rows = json_rows(sql(view, &text).await?).await?;
+    let memory = req.memory_filters().and_then(|filters| {
+        view.indexes_ready()?
+            .search
+            .stats_rows(&req.table, group_by, filters)
+    });
+    let mut rows = match memory {
+        Some(rows) => rows,
+        None => json_rows(sql(view, &text).await?).await?,
+    };
     let truncated = rows.len() > max_groups;
     rows.truncate(max_groups);
     let groups: Vec<Value> = rows

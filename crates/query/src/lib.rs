@@ -10,7 +10,8 @@
 //! facets and pass-rate statistics ([`api`]), the warehouse of snapshots that picks up a
 //! new one without restart ([`warehouse`]), public SQL with its per-query limits and plan
 //! checks ([`sql`]), the named queries of `queries/` ([`named`]), and the Chinese-aware search
-//! and producer entities ([`search`], folding and pinyin in [`text`]). It knows nothing of HTTP.
+//! and producer entities ([`search`], folding and pinyin in [`text`], rows read by position
+//! in [`spot_rows`]). It knows nothing of HTTP.
 
 pub mod api;
 mod error;

@@ -3,19 +3,20 @@
 //! Peers fail Chinese here: SQLite FTS, Postgres and Lucene defaults do not segment Chinese,
 //! and trigram indexes miss two-character words. What the public types is a short name (电热,
 //! 童装, 美的), a pinyin spelling (meidi), initials (md), a model number with a typo, in full- or
-//! half-width, traditional or simplified. So the index is a dictionary of the distinct values
-//! of the searched fields (product, enterprise, brand, model, failed items, testing agency),
-//! each folded ([`crate::text::fold`]) and, for names, spelled in pinyin with initials; a
-//! query is folded the same way and matched against every entry as a substring, so words of
-//! any length match with no segmentation to get wrong. The matched values, ranked, become the
-//! filter of the rows, the facets and the count. The dictionary is built once per snapshot
-//! (snapshots are immutable) when it is first asked for.
+//! half-width, traditional or simplified. So the index ([`SearchIndex`], built once per
+//! snapshot in one pass over its spot-check files) holds the distinct values of the searched
+//! fields (product, enterprise, brand, model, failed items, testing agency), each folded
+//! ([`crate::text::fold`]) and, for names, spelled as pinyin syllables; a query is folded the
+//! same way and matched against every value as a substring, so words of any length match with
+//! no segmentation to get wrong. The matched values, ranked, select rows through their
+//! postings; count, facets, equality filters and order come from the index, and only the
+//! page's rows are read from Parquet ([`crate::spot_rows`]).
 //!
-//! Producers ([`Enterprises`]) are one entity per 统一社会信用代码 when the rows carry one, and
-//! per normalised name otherwise ([`crate::text::entity_name`]); rows without a code join the
-//! entity of the only code their normalised name is seen with.
+//! Producers are one entity per 统一社会信用代码 when the rows carry one, and per normalised
+//! name otherwise ([`crate::text::entity_name`]); rows without a code join the entity of the
+//! only code their normalised name is seen with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -548,42 +549,253 @@ fn facet_json(name: &str, values: &[Value], counts: &[u64], size: usize) -> Valu
     })
 }
 
+/// Which codes of one facet column a filter lets through (the last slot: no value).
+fn allowed(column: &index::Codes, op: &str, text: &str) -> Option<Vec<bool>> {
+    let values = &column.values;
+    let number = |v: &Value| v.as_f64();
+    let target = text.trim().parse::<f64>().ok();
+    let test = |v: &Value| -> Option<bool> {
+        Some(match op {
+            "eq" => index::Codes::matches(v, text),
+            "ne" => !index::Codes::matches(v, text),
+            "in" => text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .any(|t| index::Codes::matches(v, t)),
+            "lt" | "lte" | "gt" | "gte" => {
+                let (a, b) = (number(v)?, target?);
+                match op {
+                    "lt" => a < b,
+                    "lte" => a <= b,
+                    "gt" => a > b,
+                    _ => a >= b,
+                }
+            }
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(values.len() + 1);
+    for v in values {
+        // A comparison with a value that is not a number is SQL's to judge.
+        if matches!(op, "lt" | "lte" | "gt" | "gte") && (number(v).is_none() || target.is_none()) {
+            return None;
+        }
+        out.push(test(v)?);
+    }
+    // No value never passes a comparison (SQL's NULL).
+    out.push(false);
+    Some(out)
+}
+
+/// Rows of a table under filters, as the index can tell them apart.
+struct Selection<'a> {
+    range: std::ops::Range<u32>,
+    tests: Vec<(&'a index::Codes, Vec<bool>)>,
+}
+
+impl Selection<'_> {
+    fn passes(&self, p: u32) -> bool {
+        self.range.contains(&p)
+            && self.tests.iter().all(|(column, ok)| {
+                let c = column.codes[p as usize] as usize;
+                ok[c.min(ok.len() - 1)]
+            })
+    }
+
+    fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.range.clone().filter(|&p| self.passes(p))
+    }
+}
+
 impl SearchIndex {
-    /// A facet of a spot-check table by product, province, year or result under equality
-    /// filters on those fields, counted from the index's row codes. `None` when the table,
-    /// field or a filter is outside what the index holds.
+    /// The rows of `table` under `filters` (field, operator, value), when the index holds
+    /// them: equality, inequality and lists on product, province, year, result and scope;
+    /// comparisons on year.
+    fn select<'a>(
+        &'a self,
+        table: &str,
+        filters: &[(String, String, String)],
+    ) -> Option<Selection<'a>> {
+        let range = self.rows.range_of(table)?;
+        let mut tests = Vec::with_capacity(filters.len());
+        for (field, op, value) in filters {
+            let column = self.column(field)?;
+            tests.push((column, allowed(column, op, value)?));
+        }
+        Some(Selection { range, tests })
+    }
+
+    fn column(&self, field: &str) -> Option<&index::Codes> {
+        match SEARCH_FACETS.iter().position(|f| *f == field) {
+            Some(slot) => Some(&self.facets[slot]),
+            None => (field == "publication_scope").then_some(&self.scope),
+        }
+    }
+
+    /// The count of a spot-check table's rows under `filters`, if the index holds them.
+    pub fn count(&self, table: &str, filters: &[(String, String, String)]) -> Option<u64> {
+        let sel = self.select(table, filters)?;
+        if sel.tests.is_empty() {
+            return Some(u64::from(sel.range.end - sel.range.start));
+        }
+        Some(sel.positions().count() as u64)
+    }
+
+    /// A facet of a spot-check table, as `api::facet` answers it: by product, province, year,
+    /// result or scope from the row codes, by producer, brand, model or agency from the
+    /// postings; `None` when the table, field or a filter is outside the index.
     pub fn facet(
         &self,
         table: &str,
         field: &str,
-        equalities: &[(String, String)],
+        filters: &[(String, String, String)],
         size: usize,
     ) -> Option<Value> {
-        let range = self.rows.range_of(table)?;
-        let slot = SEARCH_FACETS.iter().position(|f| *f == field)?;
-        let mut wanted = Vec::with_capacity(equalities.len());
-        let mut none = false;
-        for (f, v) in equalities {
-            let s = SEARCH_FACETS.iter().position(|x| x == f)?;
-            match self.facets[s].code_of(v) {
-                Some(code) => wanted.push((s, code)),
-                None => none = true,
+        let sel = self.select(table, filters)?;
+        let size = size.max(1);
+        if let Some(column) = self.column(field) {
+            let mut counts = vec![0u64; column.values.len() + 1];
+            for p in sel.positions() {
+                counts[(column.codes[p as usize] as usize).min(column.values.len())] += 1;
             }
+            return Some(facet_json(field, &column.values, &counts, size));
         }
-        let column = &self.facets[slot];
-        let mut counts = vec![0u64; column.values.len() + 1];
-        if !none {
-            for p in range {
-                let p = p as usize;
-                if wanted
+        let searched = SearchField::ALL
+            .into_iter()
+            .find(|f| f.column() == field && *f != SearchField::FailedItem)?;
+        let whole = sel.tests.is_empty() && sel.range == (0..self.rows());
+        let mut counts: Vec<(u32, u64)> = self
+            .entries_of(searched)
+            .filter_map(|e| {
+                let post = self.postings(e);
+                let n = if whole {
+                    post.len() as u64
+                } else {
+                    post.iter().filter(|&&p| sel.passes(p)).count() as u64
+                };
+                (n > 0).then_some((e, n))
+            })
+            .collect();
+        let rows = if sel.tests.is_empty() {
+            u64::from(sel.range.end - sel.range.start)
+        } else {
+            sel.positions().count() as u64
+        };
+        let named: u64 = counts.iter().map(|c| c.1).sum();
+        let nulls = rows - named.min(rows);
+        let distinct = counts.len() + usize::from(nulls > 0);
+        // The top `size` by count (ties by value): first the count of the last one kept.
+        if counts.len() > size {
+            let mut by_count: Vec<u64> = counts.iter().map(|c| c.1).collect();
+            by_count.select_nth_unstable_by(size - 1, |a, b| b.cmp(a));
+            let least = by_count[size - 1];
+            counts.retain(|c| c.1 >= least);
+        }
+        counts.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| self.value(a.0).cmp(self.value(b.0)))
+        });
+        counts.truncate(size);
+        let mut list: Vec<(Value, u64)> = counts
+            .into_iter()
+            .map(|(e, n)| (json!(self.value(e)), n))
+            .collect();
+        if nulls > 0 {
+            list.push((Value::Null, nulls));
+            list.sort_by(facet_order);
+            list.truncate(size);
+        }
+        let shown: u64 = list.iter().map(|v| v.1).sum();
+        Some(json!({
+            "field": field,
+            "interval": null,
+            "values": list.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect::<Vec<_>>(),
+            "distinct_values": distinct,
+            "total": rows,
+            "other": rows - shown,
+            "truncated": distinct > size,
+        }))
+    }
+
+    /// Pass-rate sums of a spot-check table grouped by product, province or year (the rows
+    /// `api::stats` reads from SQL: group values, batches, fails, fail_only_failures, rows),
+    /// ordered by the group values; `None` when the index cannot tell the groups or filters.
+    pub fn stats_rows(
+        &self,
+        table: &str,
+        group_by: &[String],
+        filters: &[(String, String, String)],
+    ) -> Option<Vec<Map<String, Value>>> {
+        let sel = self.select(table, filters)?;
+        let columns: Vec<&index::Codes> = group_by
+            .iter()
+            .map(|g| {
+                SEARCH_FACETS[..3]
                     .iter()
-                    .all(|(s, code)| self.facets[*s].codes[p] == *code)
-                {
-                    counts[(column.codes[p] as usize).min(column.values.len())] += 1;
-                }
-            }
+                    .position(|f| f == g)
+                    .map(|slot| &self.facets[slot])
+            })
+            .collect::<Option<_>>()?;
+        let result = &self.facets[3];
+        let code = |column: &index::Codes, v: &str| column.code_of(v).unwrap_or(u32::MAX - 1);
+        let (full, fail_only, fail) = (
+            code(&self.scope, "full"),
+            code(&self.scope, "fail_only"),
+            code(result, "fail"),
+        );
+        let mut sums: HashMap<Vec<u32>, [u64; 4]> = HashMap::new();
+        for p in sel.positions() {
+            let p = p as usize;
+            let key: Vec<u32> = columns.iter().map(|c| c.codes[p]).collect();
+            let s = sums.entry(key).or_default();
+            let (scope, failed) = (self.scope.codes[p], result.codes[p] == fail);
+            s[0] += u64::from(scope == full);
+            s[1] += u64::from(scope == full && failed);
+            s[2] += u64::from(scope == fail_only && failed);
+            s[3] += 1;
         }
-        Some(facet_json(field, &column.values, &counts, size))
+        let value = |column: &index::Codes, c: u32| {
+            column
+                .values
+                .get(c as usize)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let mut rows: Vec<(Vec<Value>, [u64; 4])> = sums
+            .into_iter()
+            .map(|(key, s)| {
+                (
+                    key.iter()
+                        .zip(&columns)
+                        .map(|(c, col)| value(col, *c))
+                        .collect(),
+                    s,
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            a.0.iter()
+                .zip(&b.0)
+                .map(|(x, y)| facet_order(&(x.clone(), 0), &(y.clone(), 0)))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Some(
+            rows.into_iter()
+                .map(|(key, s)| {
+                    let mut m = Map::new();
+                    for (g, v) in group_by.iter().zip(key) {
+                        m.insert(g.clone(), v);
+                    }
+                    m.insert("batches".into(), json!(s[0]));
+                    m.insert("fails".into(), json!(s[1]));
+                    m.insert("fail_only_failures".into(), json!(s[2]));
+                    m.insert("rows".into(), json!(s[3]));
+                    m
+                })
+                .collect(),
+        )
     }
 }
 

@@ -1,8 +1,7 @@
 //! Chinese-aware text folding for search: full-/half-width (NFKC), case, traditional →
-//! simplified, whitespace; pinyin spellings and initials of names, with the other readings of
-//! polyphonic characters (重庆 is chongqing as well as zhongqing).
+//! simplified, whitespace; bounded edit distance; producers' normalised names. (Pinyin
+//! spellings live in the search index, as syllable ids.)
 
-use pinyin::ToPinyinMulti;
 use unicode_normalization::UnicodeNormalization;
 
 /// The folded form that matching compares: NFKC (full-width letters, digits and brackets
@@ -23,104 +22,6 @@ pub fn has_han(text: &str) -> bool {
 
 fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2EBEF)
-}
-
-/// How many readings of each polyphonic character the spellings try, and how many
-/// polyphonic characters of a name vary (the others take their first reading): 2 × 2 gives
-/// at most 4 spellings per name.
-const READINGS: usize = 2;
-const VARIED: usize = 2;
-
-/// The pinyin spellings of a name: each spelling is the syllables of its Han characters
-/// (others are kept as folded text), with the byte offsets where syllables start, and the
-/// initials. Empty when the name has no Han character.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Spellings {
-    /// `(spelling, syllable starts, initials)`.
-    pub variants: Vec<(String, Vec<u32>, String)>,
-}
-
-impl Spellings {
-    /// The spellings of `folded` (a [`fold`]ed name).
-    pub fn of(folded: &str) -> Self {
-        if !has_han(folded) {
-            return Self::default();
-        }
-        // Each character's readings (up to READINGS), or itself when it has none.
-        let readings: Vec<Vec<String>> = folded
-            .chars()
-            .map(|c| match c.to_pinyin_multi() {
-                Some(multi) => {
-                    let mut r: Vec<String> =
-                        multi.into_iter().map(|p| p.plain().to_owned()).collect();
-                    r.dedup();
-                    r.truncate(READINGS);
-                    r
-                }
-                None => vec![c.to_string()],
-            })
-            .collect();
-        let polyphonic: Vec<usize> = readings
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.len() > 1)
-            .map(|(i, _)| i)
-            .take(VARIED)
-            .collect();
-        let mut variants = Vec::new();
-        for choice in 0..(1usize << polyphonic.len()) {
-            let mut spelling = String::new();
-            let mut starts = Vec::new();
-            let mut initials = String::new();
-            for (i, r) in readings.iter().enumerate() {
-                let pick = polyphonic
-                    .iter()
-                    .position(|&p| p == i)
-                    .map_or(0, |bit| (choice >> bit) & 1);
-                let syllable = &r[pick.min(r.len() - 1)];
-                starts.push(spelling.len() as u32);
-                spelling.push_str(syllable);
-                if let Some(first) = syllable.chars().next() {
-                    initials.push(first);
-                }
-            }
-            variants.push((spelling, starts, initials));
-        }
-        Self { variants }
-    }
-
-    /// Whether `q` (folded ASCII) spells consecutive syllables of the name, starting at a
-    /// syllable and ending anywhere in one (`meidi`, `meid`, `zhongqing`): `Some(true)` when
-    /// it spells the whole name, `Some(false)` for a part, `None` when it does not.
-    pub fn spells(&self, q: &str) -> Option<bool> {
-        if q.is_empty() {
-            return None;
-        }
-        let mut found = None;
-        for (s, starts, _) in &self.variants {
-            for (at, _) in s.match_indices(q) {
-                if starts.binary_search(&(at as u32)).is_ok() {
-                    if at == 0 && q.len() == s.len() {
-                        return Some(true);
-                    }
-                    found = Some(false);
-                }
-            }
-        }
-        found
-    }
-
-    /// Whether `q` is the initials of the whole name (`Some(true)`), or, with three letters or
-    /// more, of consecutive characters in it (`Some(false)`).
-    pub fn initials(&self, q: &str) -> Option<bool> {
-        if self.variants.iter().any(|(_, _, i)| i == q) {
-            Some(true)
-        } else if q.len() >= 3 && self.variants.iter().any(|(_, _, i)| i.contains(q)) {
-            Some(false)
-        } else {
-            None
-        }
-    }
 }
 
 /// Edit distance between `a` and `b` if it is at most `max`, by characters.
@@ -171,25 +72,6 @@ mod tests {
         assert_eq!(fold("電熱水壺"), "电热水壶");
         assert_eq!(fold("HD-1718 1800W"), "hd-17181800w");
         assert_eq!(fold("（顺德）"), "(顺德)");
-    }
-
-    #[test]
-    fn pinyin_spells_names_from_any_syllable() {
-        let s = Spellings::of(&fold("广东美的制冷设备有限公司"));
-        assert_eq!(s.spells("meidi"), Some(false));
-        assert_eq!(s.spells("meid"), Some(false));
-        assert_eq!(s.spells("guangdongmeidi"), Some(false));
-        assert_eq!(s.spells("eidi"), None, "must start at a syllable");
-        assert_eq!(Spellings::of("美的").spells("meidi"), Some(true));
-        let cq = Spellings::of(&fold("重庆"));
-        assert_eq!(cq.spells("chongqing"), Some(true));
-        assert_eq!(cq.spells("zhongqing"), Some(true));
-        assert_eq!(Spellings::of("美的").initials("md"), Some(true));
-        assert_eq!(Spellings::of(&fold("广东美的制冷")).initials("md"), None);
-        assert_eq!(
-            Spellings::of(&fold("广东美的制冷")).initials("gdmd"),
-            Some(false)
-        );
     }
 
     #[test]

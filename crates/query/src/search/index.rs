@@ -87,12 +87,17 @@ impl Codes {
     pub(crate) fn code_of(&self, text: &str) -> Option<u32> {
         self.values
             .iter()
-            .position(|v| match v {
-                Value::String(s) => s == text,
-                Value::Number(n) => text.trim().parse::<i64>().ok() == n.as_i64(),
-                _ => false,
-            })
+            .position(|v| Self::matches(v, text))
             .map(|i| i as u32)
+    }
+
+    /// Whether a value equals the text of a filter (numbers compared as numbers).
+    pub(crate) fn matches(v: &Value, text: &str) -> bool {
+        match v {
+            Value::String(s) => s == text,
+            Value::Number(n) => text.trim().parse::<i64>().ok() == n.as_i64(),
+            _ => false,
+        }
     }
 }
 
@@ -147,6 +152,8 @@ pub struct SearchIndex {
     post: Vec<u32>,
     /// Per row: product, province, year, result (see `FACETS`).
     pub(crate) facets: [Codes; FACETS],
+    /// Per row: publication scope (full, fail_only, pass_only).
+    pub(crate) scope: Codes,
     /// Per row: announcement date (days since 1970, `i32::MIN` when unknown).
     announced: Vec<i32>,
     pub(crate) entities: Entities,
@@ -218,6 +225,7 @@ const SCANNED: &[&str] = &[
     "result",
     "announced_on",
     "record_id",
+    "publication_scope",
 ];
 
 /// The key of a record id in the lookup table (FNV-1a; a match is checked against the row).
@@ -249,6 +257,8 @@ impl SearchIndex {
         let mut usccs = Interner::default();
         let mut provinces = Interner::default();
         let mut results = Interner::default();
+        let mut scopes = Interner::default();
+        let mut scope_codes = Vec::with_capacity(n);
         let mut province_codes = Vec::with_capacity(n);
         let mut result_codes = Vec::with_capacity(n);
         let mut years: Vec<Option<i64>> = Vec::with_capacity(n);
@@ -284,6 +294,7 @@ impl SearchIndex {
                 }
                 let province = text_column(batch, "enterprise_province")?;
                 let result = text_column(batch, "result")?;
+                let scope = text_column(batch, "publication_scope")?;
                 let year = match batch.schema().index_of("plan_year") {
                     Ok(i) => Some(
                         cast(batch.column(i), &DataType::Int64)
@@ -309,9 +320,14 @@ impl SearchIndex {
                         if *f == SearchField::FailedItem {
                             continue;
                         }
+                        // Blank values are kept (facets count them as SQL does); they
+                        // fold to nothing, so no query matches them.
                         let code = text[k]
                             .as_deref()
-                            .and_then(|a| present(a, row))
+                            .and_then(|a| {
+                                let s = a.as_string::<i32>();
+                                s.is_valid(row).then(|| s.value(row))
+                            })
                             .map_or(NONE, |v| interners[k].id(v));
                         codes[k].push(code);
                     }
@@ -353,9 +369,14 @@ impl SearchIndex {
                     province_codes.push(code_of(&province, &mut provinces).unwrap_or(NONE));
                     let r = code_of(&result, &mut results);
                     result_codes.push(r.unwrap_or(NONE));
+                    scope_codes.push(code_of(&scope, &mut scopes).unwrap_or(NONE));
                     // Producers: (name, code) groups.
                     let name = codes[enterprise_k].last().copied().unwrap_or(NONE);
-                    if name != NONE {
+                    let named = text[enterprise_k]
+                        .as_deref()
+                        .and_then(|a| present(a, row))
+                        .is_some();
+                    if name != NONE && named {
                         let code = uscc
                             .as_deref()
                             .and_then(|a| present(a, row))
@@ -473,6 +494,10 @@ impl SearchIndex {
             codes: result_codes,
             values: results.into_values().into_iter().map(Value::from).collect(),
         };
+        index.scope = Codes {
+            codes: scope_codes,
+            values: scopes.into_values().into_iter().map(Value::from).collect(),
+        };
         drop(codes);
         drop(items);
         records.sort_unstable();
@@ -562,7 +587,7 @@ impl SearchIndex {
         self.announced[pos as usize]
     }
 
-    fn entries_of(&self, field: SearchField) -> std::ops::Range<u32> {
+    pub(crate) fn entries_of(&self, field: SearchField) -> std::ops::Range<u32> {
         let k = field_slot(field);
         self.base[k]..self.base[k + 1]
     }
