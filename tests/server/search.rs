@@ -372,6 +372,53 @@ fn producers_resolve_by_code_and_name_with_their_whole_history() {
         csv.text().lines().count() as u64,
         e["pass_rate"]["rows"].as_u64().expect("rows")
     );
+    // The breakdowns (read from the index once it is built) equal SQL's over its condition.
+    let sql = e["sql"].as_str().expect("sql");
+    let cond = sql
+        .split_once(" WHERE ")
+        .and_then(|(_, rest)| rest.rsplit_once(" ORDER BY "))
+        .map(|(c, _)| c)
+        .expect("a condition");
+    for (part, select) in [
+        (
+            "products",
+            "product AS value, count(*) AS count, sum(CASE WHEN result = 'fail' THEN 1 ELSE 0 END) AS fails",
+        ),
+        (
+            "provinces",
+            "enterprise_province AS value, count(*) AS count",
+        ),
+        ("check_levels", "check_level AS value, count(*) AS count"),
+    ] {
+        let expected = sql_rows(
+            s,
+            &format!("SELECT {select} FROM spot_checks WHERE {cond} GROUP BY 1 ORDER BY 2 DESC, 1"),
+        );
+        assert_eq!(e[part], json!(expected), "{part}");
+    }
+    let items = sql_rows(
+        s,
+        &format!(
+            "SELECT item AS value, count(*) AS count FROM (SELECT unnest(failed_items) AS item FROM spot_checks WHERE {cond}) GROUP BY 1 ORDER BY 2 DESC, 1"
+        ),
+    );
+    assert_eq!(e["failed_items"], json!(items));
+    let newest = sql_rows(
+        s,
+        &format!(
+            "{} LIMIT 5",
+            sql.replacen("SELECT *", "SELECT record_id", 1)
+        ),
+    );
+    let history_ids: Vec<&Value> = e["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .take(5)
+        .map(|r| &r["record_id"])
+        .collect();
+    let sql_ids: Vec<&Value> = newest.iter().map(|r| &r["record_id"]).collect();
+    assert_eq!(history_ids, sql_ids);
     // Unknown producers are 404.
     let missing = s.get("/api/v1/enterprises/no-such-producer");
     assert_eq!(missing.status, 404);
@@ -538,10 +585,22 @@ fn facets_counts_and_stats_from_the_index_equal_sql() {
             }
         }
         for f in &filters {
-            let path = format!("/api/v1/resources/{table}/rows?_limit=1{f}");
-            let (a, b) = (s.json(&path), s.json(&format!("{path}{SQL}")));
-            assert_eq!(a["count"], b["count"], "{path}");
-            assert_eq!(a["rows"], b["rows"], "{path}");
+            for sort in [
+                "",
+                "&_sort=-announced_on",
+                "&_sort=announced_on",
+                "&_sort=-announced_on&_fields=product",
+            ] {
+                let path = format!("/api/v1/resources/{table}/rows?_limit=7{sort}{f}");
+                let (a, b) = (s.json(&path), s.json(&format!("{path}{SQL}")));
+                assert_eq!(a["count"], b["count"], "{path}");
+                assert_eq!(a["rows"], b["rows"], "{path}");
+                assert_eq!(
+                    a["next_cursor"].is_null(),
+                    b["next_cursor"].is_null(),
+                    "{path}"
+                );
+            }
         }
     }
     for group in ["plan_year", "product,plan_year", "enterprise_province", ""] {

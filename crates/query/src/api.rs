@@ -432,7 +432,12 @@ pub async fn page(
         req.order_clause(),
         limit + 1
     );
-    let rows_fut = async { json_rows(sql(view, &text).await?).await };
+    let rows_fut = async {
+        if let Some(rows) = memory_page(view, schema, req, &extra, limit + 1)? {
+            return Ok(rows);
+        }
+        json_rows(sql(view, &text).await?).await
+    };
     let count_fut = async {
         match req.count {
             CountMode::None => Ok::<_, QueryError>(None),
@@ -505,6 +510,39 @@ pub async fn page(
         count,
         next_cursor,
     })
+}
+
+/// A page of a spot-check table under filters the search index holds, in an order it knows
+/// (see `SearchIndex::page_positions`), read by position; `None` otherwise.
+fn memory_page(
+    view: &SnapshotView,
+    schema: &TableSchema,
+    req: &RowsRequest,
+    extra: &[&SortKey],
+    want: usize,
+) -> Result<Option<Vec<Map<String, Value>>>> {
+    let (Some(filters), Some(indexes)) = (req.memory_filters(), view.indexes_ready()) else {
+        return Ok(None);
+    };
+    let sort: Vec<(String, bool)> = req.sort.iter().map(|k| (k.field.clone(), k.desc)).collect();
+    let Some(positions) = indexes
+        .search
+        .page_positions(&req.table, filters, &sort, want)?
+    else {
+        return Ok(None);
+    };
+    let mut columns: Vec<String> = match &req.fields {
+        Some(f) => f.clone(),
+        None => schema.fields.iter().map(|f| f.name.clone()).collect(),
+    };
+    columns.extend(extra.iter().map(|k| k.field.clone()));
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    Ok(Some(
+        match indexes.search.spot_rows().fetch(&positions, &names)? {
+            Some(batch) => batch_to_json(&batch)?,
+            None => Vec::new(),
+        },
+    ))
 }
 
 /// The count of a spot-check table's rows under filters the search index holds, once built.

@@ -327,6 +327,22 @@ fn facet_order(a: &(Value, u64), b: &(Value, u64)) -> std::cmp::Ordering {
         })
 }
 
+/// SQL's `ASC NULLS FIRST` over JSON values of one column.
+fn ascending_nulls_first(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Less,
+        (_, Value::Null) => Ordering::Greater,
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    }
+}
+
 /// Tiers of a search, best first: one per (how it matched, field), by base score.
 fn tier_order(
     keys: impl Iterator<Item = (MatchKind, SearchField)>,
@@ -718,6 +734,121 @@ impl SearchIndex {
         }))
     }
 
+    /// The positions of the first `want` rows of a spot-check table under `filters`, in the
+    /// order of `sort` ((field, descending), `record_id` last), when the index can order them:
+    /// one resource in its files' own order (its default sort), or by announcement date then
+    /// record id (the record ids of the rows near the cut are read by position). `None` when
+    /// it cannot.
+    pub fn page_positions(
+        &self,
+        table: &str,
+        filters: &[(String, String, String)],
+        sort: &[(String, bool)],
+        want: usize,
+    ) -> Result<Option<Vec<u32>>> {
+        let Some(sel) = self.select(table, filters) else {
+            return Ok(None);
+        };
+        let keys: Vec<(&str, bool)> = sort.iter().map(|(f, d)| (f.as_str(), *d)).collect();
+        let file_order = zhijian_catalog::sort_order(zhijian_catalog::SPOT_CHECK_SCHEMA, &[]);
+        let in_file_order = table != zhijian_catalog::SPOT_CHECK_SCHEMA
+            && keys.len() == file_order.len()
+            && keys.iter().zip(&file_order).all(|((f, d), o)| f == o && !d);
+        if in_file_order {
+            return Ok(Some(sel.positions().take(want).collect()));
+        }
+        let default_order = keys.len() == file_order.len()
+            && keys.iter().zip(&file_order).all(|((f, d), o)| f == o && !d);
+        if default_order {
+            return self.merged_page(&sel, &file_order, want).map(Some);
+        }
+        let desc = match keys.as_slice() {
+            [("announced_on", desc), ("record_id", false)] => *desc,
+            _ => return Ok(None),
+        };
+        // Dates in sort order: descending puts unknown (i32::MIN) last, ascending first, as
+        // the SQL order does.
+        let key = |p: u32| {
+            let d = i64::from(self.announced(p));
+            if desc { -d } else { d }
+        };
+        let mut rows: Vec<(i64, u32)> = sel.positions().map(|p| (key(p), p)).collect();
+        if rows.len() > want && want > 0 {
+            rows.select_nth_unstable(want - 1);
+            let cut = rows[want - 1].0;
+            rows.retain(|r| r.0 <= cut);
+        }
+        // Within a date, by record id: read the ids of the rows kept (a few pages).
+        const MAX_TIES: usize = 20_000;
+        if rows.len() > MAX_TIES {
+            return Ok(None);
+        }
+        let positions: Vec<u32> = rows.iter().map(|r| r.1).collect();
+        let ids: Vec<Option<String>> = match self.rows.fetch(&positions, &["record_id"])? {
+            Some(batch) => {
+                let ids = datafusion::arrow::compute::cast(
+                    batch.column(0),
+                    &datafusion::arrow::datatypes::DataType::Utf8,
+                )
+                .map_err(|e| QueryError::Output(e.to_string()))?;
+                let ids = datafusion::arrow::array::AsArray::as_string::<i32>(&ids);
+                (0..datafusion::arrow::array::Array::len(ids))
+                    .map(|i| {
+                        datafusion::arrow::array::Array::is_valid(ids, i)
+                            .then(|| ids.value(i).to_owned())
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        if ids.len() != rows.len() {
+            return Ok(None);
+        }
+        let mut keyed: Vec<(i64, Option<String>, u32)> = rows
+            .into_iter()
+            .zip(ids)
+            .map(|((k, p), id)| (k, id, p))
+            .collect();
+        keyed.sort();
+        Ok(Some(keyed.into_iter().take(want).map(|k| k.2).collect()))
+    }
+
+    /// The first `want` rows of all spot-check files in their shared sort order: each file's
+    /// first `want` passing rows (already in order), their sort values read by position, and
+    /// merged as SQL orders them (ascending, unknown first).
+    fn merged_page(&self, sel: &Selection<'_>, order: &[String], want: usize) -> Result<Vec<u32>> {
+        let mut candidates = Vec::new();
+        for range in self.rows.ranges() {
+            candidates.extend(range.filter(|&p| sel.passes(p)).take(want));
+        }
+        let columns: Vec<&str> = order.iter().map(String::as_str).collect();
+        let rows = match self.rows.fetch(&candidates, &columns)? {
+            Some(batch) => batch_to_json(&batch)?,
+            None => return Ok(Vec::new()),
+        };
+        let mut keyed: Vec<(Vec<Value>, u32)> = rows
+            .into_iter()
+            .zip(&candidates)
+            .map(|(r, &p)| {
+                (
+                    columns
+                        .iter()
+                        .map(|c| r.get(*c).cloned().unwrap_or(Value::Null))
+                        .collect(),
+                    p,
+                )
+            })
+            .collect();
+        keyed.sort_by(|a, b| {
+            a.0.iter()
+                .zip(&b.0)
+                .map(|(x, y)| ascending_nulls_first(x, y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Ok(keyed.into_iter().take(want).map(|k| k.1).collect())
+    }
+
     /// Pass-rate sums of a spot-check table grouped by product, province or year (the rows
     /// `api::stats` reads from SQL: group values, batches, fails, fail_only_failures, rows),
     /// ordered by the group values; `None` when the index cannot tell the groups or filters.
@@ -744,10 +875,18 @@ impl SearchIndex {
             code(&self.scope, "fail_only"),
             code(result, "fail"),
         );
-        let mut sums: HashMap<Vec<u32>, [u64; 4]> = HashMap::new();
+        // Group keys as fixed arrays (the three groupable columns at most): no allocation per
+        // row.
+        if columns.len() > 3 {
+            return None;
+        }
+        let mut sums: HashMap<[u32; 3], [u64; 4]> = HashMap::new();
         for p in sel.positions() {
             let p = p as usize;
-            let key: Vec<u32> = columns.iter().map(|c| c.codes[p]).collect();
+            let mut key = [0u32; 3];
+            for (k, c) in key.iter_mut().zip(&columns) {
+                *k = c.codes[p];
+            }
             let s = sums.entry(key).or_default();
             let (scope, failed) = (self.scope.codes[p], result.codes[p] == fail);
             s[0] += u64::from(scope == full);
@@ -1024,14 +1163,15 @@ impl Enterprise {
     }
 }
 
-/// Everything about one producer: pass rate with its denominator, by year, where and how it
-/// was checked, its failed items, and its history (newest first, up to `history_limit`).
-pub async fn enterprise_history(
+type Parts = Result<Vec<Map<String, Value>>>;
+
+/// The parts of a producer's history by SQL: totals, by year, provinces, check levels,
+/// products, failed items, and the newest `history_limit + 1` rows.
+async fn history_by_sql(
     view: &SnapshotView,
-    e: &Enterprise,
+    cond: &str,
     history_limit: usize,
-) -> Result<Value> {
-    let cond = e.condition();
+) -> (Parts, Parts, Parts, Parts, Parts, Parts, Parts) {
     let sums = "count(*) AS rows, \
         sum(CASE WHEN publication_scope = 'full' THEN 1 ELSE 0 END) AS batches, \
         sum(CASE WHEN publication_scope = 'full' AND result = 'fail' THEN 1 ELSE 0 END) AS fails, \
@@ -1064,6 +1204,166 @@ pub async fn enterprise_history(
             history_limit + 1
         )),
     );
+    (total, by_year, provinces, levels, products, items, history)
+}
+
+/// Sums of the pass rate over rows: rows, batches (full scope), fails, fail-only failures.
+fn rate_sums<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> Map<String, Value> {
+    let mut s = [0u64; 4];
+    for r in rows {
+        let scope = r.get("publication_scope").and_then(Value::as_str);
+        let failed = r.get("result").and_then(Value::as_str) == Some("fail");
+        s[0] += 1;
+        s[1] += u64::from(scope == Some("full"));
+        s[2] += u64::from(scope == Some("full") && failed);
+        s[3] += u64::from(scope == Some("fail_only") && failed);
+    }
+    let mut m = Map::new();
+    for (k, v) in ["rows", "batches", "fails", "fail_only_failures"]
+        .iter()
+        .zip(s)
+    {
+        m.insert((*k).to_owned(), json!(v));
+    }
+    m
+}
+
+/// Counts of a value over rows, most first, then by value, unknown last: `{value, count}`.
+fn counted(values: impl Iterator<Item = Value>) -> Vec<(Value, u64)> {
+    let mut counts: Vec<(Value, u64)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for v in values {
+        let k = v.to_string();
+        match at.get(&k) {
+            Some(&i) => counts[i].1 += 1,
+            None => {
+                at.insert(k, counts.len());
+                counts.push((v, 1));
+            }
+        }
+    }
+    counts.sort_by(facet_order);
+    counts
+}
+
+/// The parts of a producer's history from its rows (read by position): the same as
+/// `history_by_sql` gives.
+fn history_from_rows(
+    mut rows: Vec<Map<String, Value>>,
+    history_limit: usize,
+) -> (Parts, Parts, Parts, Parts, Parts, Parts, Parts) {
+    let get = |r: &Map<String, Value>, f: &str| r.get(f).cloned().unwrap_or(Value::Null);
+    let total = vec![rate_sums(rows.iter())];
+    let mut years: Vec<Value> = rows.iter().map(|r| get(r, "plan_year")).collect();
+    years.sort_by_key(|y| (y.is_null(), y.as_i64()));
+    years.dedup();
+    let by_year = years
+        .into_iter()
+        .map(|y| {
+            let mut m = rate_sums(rows.iter().filter(|r| get(r, "plan_year") == y));
+            m.insert("plan_year".into(), y);
+            m
+        })
+        .collect();
+    let listed = |field: &str| -> Vec<Map<String, Value>> {
+        counted(rows.iter().map(|r| get(r, field)))
+            .into_iter()
+            .map(|(value, count)| {
+                let mut m = Map::new();
+                m.insert("value".into(), value);
+                m.insert("count".into(), json!(count));
+                m
+            })
+            .collect()
+    };
+    let provinces = listed("enterprise_province");
+    let levels = listed("check_level");
+    let products = listed("product")
+        .into_iter()
+        .map(|mut m| {
+            let fails = rows
+                .iter()
+                .filter(|r| get(r, "product") == m["value"] && get(r, "result") == "fail")
+                .count();
+            m.insert("fails".into(), json!(fails));
+            m
+        })
+        .collect();
+    let items = counted(
+        rows.iter()
+            .filter_map(|r| r.get("failed_items").and_then(Value::as_array))
+            .flatten()
+            .cloned(),
+    )
+    .into_iter()
+    .map(|(value, count)| {
+        let mut m = Map::new();
+        m.insert("value".into(), value);
+        m.insert("count".into(), json!(count));
+        m
+    })
+    .collect();
+    // Newest first (unknown dates last), then by record id.
+    rows.sort_by(|a, b| {
+        let date = |r: &Map<String, Value>| {
+            r.get("announced_on")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        match (date(a), date(b)) {
+            (Some(x), Some(y)) => y.cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then_with(|| {
+            let id = |r: &Map<String, Value>| {
+                r.get("record_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            id(a).cmp(&id(b))
+        })
+    });
+    rows.truncate(history_limit + 1);
+    (
+        Ok(total),
+        Ok(by_year),
+        Ok(provinces),
+        Ok(levels),
+        Ok(products),
+        Ok(items),
+        Ok(rows),
+    )
+}
+
+/// Everything about one producer: pass rate with its denominator, by year, where and how it
+/// was checked, its failed items, and its history (newest first, up to `history_limit`).
+pub async fn enterprise_history(
+    view: &SnapshotView,
+    e: &Enterprise,
+    history_limit: usize,
+) -> Result<Value> {
+    let cond = e.condition();
+    let from_index = match view.indexes_ready() {
+        Some(indexes) => indexes.search.enterprise_rows(&e.key),
+        None => None,
+    };
+    let (total, by_year, provinces, levels, products, items, history) = match from_index {
+        Some(positions) => {
+            let indexes = view.indexes_ready();
+            let rows = match indexes
+                .as_ref()
+                .map(|i| i.search.spot_rows().fetch(&positions, RESULT_FIELDS))
+            {
+                Some(Ok(Some(batch))) => batch_to_json(&batch)?,
+                Some(Err(e)) => return Err(e),
+                _ => Vec::new(),
+            };
+            history_from_rows(rows, history_limit)
+        }
+        None => history_by_sql(view, &cond, history_limit).await,
+    };
     let rate = |r: &Map<String, Value>| {
         let n = r.get("batches").and_then(Value::as_u64).unwrap_or(0);
         let fails = r.get("fails").and_then(Value::as_u64).unwrap_or(0);

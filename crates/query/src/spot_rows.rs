@@ -97,6 +97,11 @@ impl SpotRows {
             .map(|f| f.start..f.start + f.rows)
     }
 
+    /// The positions of each file's rows, in order.
+    pub fn ranges(&self) -> impl Iterator<Item = std::ops::Range<u32>> + '_ {
+        self.files.iter().map(|f| f.start..f.start + f.rows)
+    }
+
     /// The Arrow schema of the rows (of the first file; all share the spot-check schema).
     pub fn schema(&self) -> Option<SchemaRef> {
         self.files.first().map(|f| f.meta.schema().clone())

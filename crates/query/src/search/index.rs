@@ -108,6 +108,8 @@ pub(crate) const FACETS: usize = 4;
 #[derive(Debug, Clone)]
 pub(crate) struct Entity {
     pub(crate) coded: bool,
+    /// Its code's id in `SearchIndex::uscc` (`NONE` for a producer known by name).
+    code: u32,
     /// Range in `Entities::names`.
     names: (u32, u32),
     pub(crate) batches: u64,
@@ -152,6 +154,8 @@ pub struct SearchIndex {
     post: Vec<u32>,
     /// Per row: product, province, year, result (see `FACETS`).
     pub(crate) facets: [Codes; FACETS],
+    /// Per row: the id of its 统一社会信用代码 (`NONE` when absent or blank).
+    uscc: Vec<u32>,
     /// Per row: publication scope (full, fail_only, pass_only).
     pub(crate) scope: Codes,
     /// Per row: announcement date (days since 1970, `i32::MIN` when unknown).
@@ -265,6 +269,7 @@ impl SearchIndex {
         let mut announced = Vec::with_capacity(n);
         let mut groups: HashMap<(u32, u32), Group> = HashMap::new();
         let mut records: Vec<(u64, u32)> = Vec::with_capacity(n);
+        let mut uscc_codes: Vec<u32> = Vec::with_capacity(n);
         let enterprise_k = field_slot(SearchField::Enterprise);
         let columns: Vec<&str> = match rows.schema() {
             Some(schema) => SCANNED
@@ -371,16 +376,17 @@ impl SearchIndex {
                     result_codes.push(r.unwrap_or(NONE));
                     scope_codes.push(code_of(&scope, &mut scopes).unwrap_or(NONE));
                     // Producers: (name, code) groups.
+                    let code = uscc
+                        .as_deref()
+                        .and_then(|a| present(a, row))
+                        .map_or(NONE, |v| usccs.id(v.trim()));
+                    uscc_codes.push(code);
                     let name = codes[enterprise_k].last().copied().unwrap_or(NONE);
                     let named = text[enterprise_k]
                         .as_deref()
                         .and_then(|a| present(a, row))
                         .is_some();
                     if name != NONE && named {
-                        let code = uscc
-                            .as_deref()
-                            .and_then(|a| present(a, row))
-                            .map_or(NONE, |v| usccs.id(v.trim()));
                         let g = groups.entry((name, code)).or_default();
                         g.n += 1;
                         let failed = result
@@ -494,6 +500,7 @@ impl SearchIndex {
             codes: result_codes,
             values: results.into_values().into_iter().map(Value::from).collect(),
         };
+        index.uscc = uscc_codes;
         index.scope = Codes {
             codes: scope_codes,
             values: scopes.into_values().into_iter().map(Value::from).collect(),
@@ -864,6 +871,26 @@ impl SearchIndex {
             .map(|&(entry, n, bare)| (self.value(entry), n, bare))
     }
 
+    /// The positions of a producer's rows: its names' rows that carry its code, or no code
+    /// where the name's rows without one belong to it.
+    pub fn enterprise_rows(&self, key: &str) -> Option<Vec<u32>> {
+        let i = self.entity(key)?;
+        let e = &self.entities.list[i];
+        let (s, end) = e.names;
+        let mut out = Vec::new();
+        for &(entry, _, bare) in &self.entities.names[s as usize..end as usize] {
+            for &p in self.postings(entry) {
+                let u = self.uscc[p as usize];
+                if (e.code != NONE && u == e.code) || (u == NONE && bare) {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
     /// The producer of a row: by its code, or by the name its rows without a code have.
     pub(crate) fn entity_of_row(&self, name: &str, uscc: Option<&str>) -> Option<usize> {
         match uscc {
@@ -964,6 +991,7 @@ impl Entities {
         struct Building {
             key: String,
             coded: bool,
+            code: u32,
             names: Vec<(u32, u64, bool)>,
             group: Group,
         }
@@ -979,10 +1007,15 @@ impl Entities {
                     _ => (Key::Name(normal.clone()), normal, false, true),
                 }
             };
+            let id = match &key {
+                Key::Code(c) => *c,
+                Key::Name(_) => NONE,
+            };
             let i = *at.entry(key).or_insert_with(|| {
                 building.push(Building {
                     key: text,
                     coded,
+                    code: id,
                     names: Vec::new(),
                     group: Group::default(),
                 });
@@ -1029,6 +1062,7 @@ impl Entities {
             out.keys.push(&b.key)?;
             out.list.push(Entity {
                 coded: b.coded,
+                code: b.code,
                 names: (start, out.names.len() as u32),
                 batches: b.group.n,
                 fails: b.group.fails,
