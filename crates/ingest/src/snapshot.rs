@@ -202,6 +202,9 @@ pub fn to_batch(
 }
 
 /// Columns a resource is sorted by: the common filters for spot checks, else the key.
+/// Rows per data page at most (see `parquet_bytes`).
+const PAGE_ROWS: usize = 2048;
+
 fn parquet_bytes(
     batch: &RecordBatch,
     sort: &[String],
@@ -220,6 +223,10 @@ fn parquet_bytes(
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(128 * 1024))
         .set_statistics_enabled(EnabledStatistics::Page)
+        // Small pages: a row read by position (a point lookup, a search page, a producer's
+        // history) decompresses one page per column, so its size is the cost of each read.
+        // 20,000 rows (the default) made a lookup of all 39 columns take 11 ms at 5M rows.
+        .set_data_page_row_count_limit(PAGE_ROWS)
         .set_column_bloom_filter_enabled("record_id".into(), true)
         .set_sorting_columns(Some(sorting))
         .set_created_by(format!("zhijian {}", env!("CARGO_PKG_VERSION")))
