@@ -173,3 +173,27 @@ fn docs_are_served_without_any_cdn() {
         assert_eq!(s.get(asset).status, 200, "{asset}");
     }
 }
+
+/// A client that never finishes its request head is cut off (SECURITY.md: `axum::serve` set
+/// no header-read timeout), and the server answers others meanwhile.
+#[test]
+fn a_request_head_that_never_ends_is_cut_off() {
+    use std::io::{Read, Write};
+    let s = served();
+    let mut slow = std::net::TcpStream::connect(s.addr).expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: zhijian\r\nX-Slow: ")
+        .expect("write");
+    let limit = zhijian_server::HEADER_READ_TIMEOUT * 3;
+    slow.set_read_timeout(Some(limit)).expect("timeout");
+    assert_eq!(s.json("/healthz")["status"], "ok");
+    let mut answer = Vec::new();
+    match slow.read_to_end(&mut answer) {
+        // Closed, with a 408 or without a word.
+        Ok(_) => {
+            let text = String::from_utf8_lossy(&answer);
+            assert!(answer.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the connection stayed open past {limit:?}: {e}"),
+    }
+}

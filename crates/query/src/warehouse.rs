@@ -297,6 +297,14 @@ impl Warehouse {
         }
         let view = Arc::new(open_snapshot(&self.root, &self.catalog, &id).await?);
         tracing::info!(snapshot = id.as_str(), "serving snapshot");
+        // Its search index (which also answers lookups, counts, facets and pages) builds in
+        // the background; until then SQL answers.
+        let building = view.clone();
+        tokio::spawn(async move {
+            if let Err(e) = building.indexes().await {
+                tracing::warn!(error = %e, "cannot build the search index yet");
+            }
+        });
         *slot = Some(view.clone());
         Ok(view)
     }

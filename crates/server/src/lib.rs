@@ -249,6 +249,71 @@ pub async fn serve(
     tokio::try_join!(http, flight).map(|_| ())
 }
 
+/// How long a client may take to send a request's head. `axum::serve` sets no timer, so a
+/// client sending its headers a byte at a time held a connection for as long as it liked
+/// (SECURITY.md); the request timeout only starts once the head is read.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown` resolves, then lets the requests in flight finish:
+/// `axum::serve`'s loop, with a timer so that a slow request head times out.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    // Each connection holds a receiver; shutdown sends on the channel, then waits until every
+    // receiver is gone.
+    let (close, closing) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, as axum does.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let mut closing = closing.clone();
+        tokio::spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            builder.http2().timer(TokioTimer::new());
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = closing.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    drop(closing);
+    let _ = close.send(true);
+    close.closed().await;
+    Ok(())
+}
+
 /// Serves on a bound listener until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve_listener(
     state: Arc<AppState>,
@@ -256,17 +321,10 @@ pub async fn serve_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    // Open the snapshot before the first request (and say so in /readyz).
-    match state.warehouse.current().await {
-        // The search dictionary is built in the background, so the first search is fast.
-        Ok(view) => {
-            tokio::spawn(async move {
-                if let Err(e) = view.indexes().await {
-                    tracing::warn!(error = %e, "cannot build the search index yet");
-                }
-            });
-        }
-        Err(e) => tracing::warn!(error = %e, "no snapshot to serve yet"),
+    // Open the snapshot before the first request (and say so in /readyz); its search index
+    // starts building in the background.
+    if let Err(e) = state.warehouse.current().await {
+        tracing::warn!(error = %e, "no snapshot to serve yet");
     }
     // Usage counts reach their file every minute, and once more at shutdown.
     let flusher = {
@@ -281,9 +339,7 @@ pub async fn serve_listener(
             }
         })
     };
-    let served = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = accept_loop(listener, app(state.clone()), shutdown).await;
     flusher.abort();
     if let Err(e) = state.usage.flush() {
         tracing::warn!(error = %e, "cannot write usage counts");
