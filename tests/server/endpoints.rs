@@ -191,7 +191,10 @@ fn a_request_head_that_never_ends_is_cut_off() {
         // Closed, with a 408 or without a word.
         Ok(_) => {
             let text = String::from_utf8_lossy(&answer);
-            assert!(answer.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+            assert!(
+                answer.is_empty() || text.starts_with("HTTP/1.1 408"),
+                "{text}"
+            );
         }
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
         Err(e) => panic!("the connection stayed open past {limit:?}: {e}"),

@@ -880,19 +880,38 @@ impl SearchIndex {
         if columns.len() > 3 {
             return None;
         }
-        let mut sums: HashMap<[u32; 3], [u64; 4]> = HashMap::new();
+        // One slot per combination of codes (each column's codes and "no value"): a few
+        // thousand slots for product × year × province, no hashing per row.
+        let sizes: Vec<usize> = columns.iter().map(|c| c.values.len() + 1).collect();
+        let slots = sizes.iter().try_fold(1usize, |n, s| n.checked_mul(*s))?;
+        if slots > 1 << 22 {
+            return None;
+        }
+        let mut dense = vec![[0u64; 4]; slots];
         for p in sel.positions() {
             let p = p as usize;
-            let mut key = [0u32; 3];
-            for (k, c) in key.iter_mut().zip(&columns) {
-                *k = c.codes[p];
+            let mut slot = 0usize;
+            for (c, size) in columns.iter().zip(&sizes) {
+                slot = slot * size + (c.codes[p] as usize).min(size - 1);
             }
-            let s = sums.entry(key).or_default();
+            let s = &mut dense[slot];
             let (scope, failed) = (self.scope.codes[p], result.codes[p] == fail);
             s[0] += u64::from(scope == full);
             s[1] += u64::from(scope == full && failed);
             s[2] += u64::from(scope == fail_only && failed);
             s[3] += 1;
+        }
+        let mut sums: HashMap<[u32; 3], [u64; 4]> = HashMap::new();
+        for (mut slot, s) in dense.into_iter().enumerate() {
+            if s[3] == 0 {
+                continue;
+            }
+            let mut key = [0u32; 3];
+            for (k, size) in key.iter_mut().zip(&sizes).rev() {
+                *k = (slot % size) as u32;
+                slot /= size;
+            }
+            sums.insert(key, s);
         }
         let value = |column: &index::Codes, c: u32| {
             column
