@@ -418,9 +418,7 @@ pub async fn search(
         Some(filters) => {
             out["values_used"] = json!(matched_values);
             out["values_truncated"] = json!(false);
-            let index_ref = index;
-            let fetched = in_memory(index_ref, &hits, &filters, &fields, limit, offset)?;
-            let (count, rows, facets) = fetched;
+            let (count, rows, facets) = in_memory(index, &hits, &filters, &fields, limit, offset)?;
             out["count"] = json!(count);
             out["offset"] = json!(offset);
             out["limit"] = json!(limit);
