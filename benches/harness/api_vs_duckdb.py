@@ -157,9 +157,19 @@ def main() -> None:
         report["index"] = first.get("index")
 
         def get(path: str) -> None:
-            conn.request("GET", path)
-            r = conn.getresponse()
-            body = r.read()
+            # The server closes a keep-alive connection idle for 10 s (its header-read
+            # timeout), as servers do: open a new one then, as HTTP clients do.
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", path)
+                    r = conn.getresponse()
+                    body = r.read()
+                    break
+                except (http.client.RemoteDisconnected, http.client.IncompleteRead,
+                        ConnectionError) as e:
+                    conn.close()
+                    if attempt == 2:
+                        raise RuntimeError(f"{path}: {e!r}") from e
             if r.status != 200:
                 raise RuntimeError(f"{path}: {r.status} {body[:300]!r}")
 

@@ -251,7 +251,8 @@ pub async fn serve(
 
 /// How long a client may take to send a request's head. `axum::serve` sets no timer, so a
 /// client sending its headers a byte at a time held a connection for as long as it liked
-/// (SECURITY.md); the request timeout only starts once the head is read.
+/// (SECURITY.md); the request timeout only starts once the head is read. The wait for the
+/// next request on a keep-alive connection counts too: an idle connection closes after it.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts connections until `shutdown` resolves, then lets the requests in flight finish:
