@@ -49,9 +49,6 @@ pub struct RowsRequest {
     pub as_of: Option<String>,
     /// `_format`, if given.
     pub format: Option<String>,
-    /// The record id, when the only filter is `record_id` equal to it (no `_q`, no cursor):
-    /// a point lookup.
-    pub lookup: Option<String>,
     /// The filters as (field, operator, value) when there is no `_q` and no cursor: what the
     /// search index may answer from memory.
     pub filters: Option<Vec<(String, String, String)>>,
@@ -263,14 +260,6 @@ impl RowsRequest {
             _ => None,
         };
         let as_of = cursor.as_ref().map(|c| c.snapshot.clone()).or(as_of);
-        let lookup = match filters.as_slice() {
-            [(field, op, value)]
-                if field == "record_id" && op == "eq" && q.is_none() && cursor.is_none() =>
-            {
-                Some(value.clone())
-            }
-            _ => None,
-        };
         let filters = (q.is_none() && cursor.is_none()).then_some(filters);
         Ok(Self {
             table,
@@ -282,9 +271,17 @@ impl RowsRequest {
             count,
             as_of,
             format,
-            lookup,
             filters,
         })
+    }
+
+    /// The record id, when the only filter is `record_id` equal to it (no `_q`, no cursor):
+    /// a point lookup.
+    pub fn lookup(&self) -> Option<&str> {
+        match self.memory_filters()? {
+            [(field, op, value)] if field == "record_id" && op == "eq" => Some(value),
+            _ => None,
+        }
     }
 
     /// The filters, when they are all there is (a search adds conditions of its own).
@@ -410,7 +407,7 @@ pub async fn page(
             Vec::new(),
         ));
     }
-    if let Some(id) = &req.lookup
+    if let Some(id) = req.lookup()
         && let Some(indexes) = view.indexes_ready()
         && let Some(page) = lookup(&indexes.search, schema, req, id)?
     {

@@ -548,9 +548,20 @@ fn facet_json(name: &str, values: &[Value], counts: &[u64], size: usize) -> Valu
         .map(|(c, n)| (values.get(c).cloned().unwrap_or(Value::Null), *n))
         .collect();
     list.sort_by(facet_order);
-    let total: u64 = counts.iter().sum();
     let distinct = list.len();
-    let shown: Vec<(Value, u64)> = list.into_iter().take(size).collect();
+    list.truncate(size);
+    facet_answer(name, list, distinct, counts.iter().sum(), size)
+}
+
+/// A facet's answer: its first values (sorted, at most `size`), how many distinct values and
+/// rows there are.
+fn facet_answer(
+    name: &str,
+    shown: Vec<(Value, u64)>,
+    distinct: usize,
+    total: u64,
+    size: usize,
+) -> Value {
     let shown_rows: u64 = shown.iter().map(|v| v.1).sum();
     json!({
         "field": name,
@@ -728,16 +739,7 @@ impl SearchIndex {
             list.sort_by(facet_order);
             list.truncate(size);
         }
-        let shown: u64 = list.iter().map(|v| v.1).sum();
-        Some(json!({
-            "field": field,
-            "interval": null,
-            "values": list.into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect::<Vec<_>>(),
-            "distinct_values": distinct,
-            "total": rows,
-            "other": rows - shown,
-            "truncated": distinct > size,
-        }))
+        Some(facet_answer(field, list, distinct, rows, size))
     }
 
     /// The positions of the first `want` rows of a spot-check table under `filters`, in the

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use pinyin::ToPinyinMulti;
@@ -192,19 +192,24 @@ impl Interner {
     }
 }
 
-fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<Box<dyn Array>>> {
+/// A column of the batch as text, if the batch has it.
+fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<StringArray>> {
     let Ok(i) = batch.schema().index_of(name) else {
         return Ok(None);
     };
     let c =
         cast(batch.column(i), &DataType::Utf8).map_err(|e| QueryError::Output(e.to_string()))?;
-    Ok(Some(Box::new(c.as_string::<i32>().clone())))
+    Ok(Some(c.as_string::<i32>().clone()))
+}
+
+/// The text of row `i`, unless it is null (or the column absent).
+fn text_at(a: Option<&StringArray>, i: usize) -> Option<&str> {
+    a.filter(|a| a.is_valid(i)).map(|a| a.value(i))
 }
 
 /// A value worth indexing: present and not blank.
-fn present(a: &dyn Array, i: usize) -> Option<&str> {
-    let s = a.as_string::<i32>();
-    (s.is_valid(i) && !s.value(i).trim().is_empty()).then(|| s.value(i))
+fn present(a: Option<&StringArray>, i: usize) -> Option<&str> {
+    text_at(a, i).filter(|v| !v.trim().is_empty())
 }
 
 #[derive(Default, Clone, Copy)]
@@ -281,7 +286,7 @@ impl SearchIndex {
         };
         if !columns.is_empty() {
             rows.scan(&columns, |at, batch| {
-                let text: Vec<Option<Box<dyn Array>>> = fields
+                let text: Vec<Option<StringArray>> = fields
                     .iter()
                     .map(|f| match f {
                         SearchField::FailedItem => Ok(None),
@@ -290,7 +295,6 @@ impl SearchIndex {
                     .collect::<Result<_>>()?;
                 let uscc = text_column(batch, "enterprise_uscc")?;
                 if let Some(ids) = text_column(batch, "record_id")? {
-                    let ids = ids.as_string::<i32>();
                     records.extend(
                         (0..batch.num_rows())
                             .filter(|&i| ids.is_valid(i))
@@ -327,13 +331,8 @@ impl SearchIndex {
                         }
                         // Blank values are kept (facets count them as SQL does); they
                         // fold to nothing, so no query matches them.
-                        let code = text[k]
-                            .as_deref()
-                            .and_then(|a| {
-                                let s = a.as_string::<i32>();
-                                s.is_valid(row).then(|| s.value(row))
-                            })
-                            .map_or(NONE, |v| interners[k].id(v));
+                        let code =
+                            text_at(text[k].as_ref(), row).map_or(NONE, |v| interners[k].id(v));
                         codes[k].push(code);
                     }
                     if let Some(list) = &list
@@ -342,12 +341,13 @@ impl SearchIndex {
                         let values = list.value(row);
                         let values = cast(&values, &DataType::Utf8)
                             .map_err(|e| QueryError::Output(e.to_string()))?;
+                        let values = values.as_string::<i32>();
                         let k = fields
                             .iter()
                             .position(|f| *f == SearchField::FailedItem)
                             .unwrap_or(0);
                         for i in 0..values.len() {
-                            if let Some(v) = present(values.as_ref(), i) {
+                            if let Some(v) = present(Some(values), i) {
                                 items.push((interners[k].id(v), pos));
                             }
                         }
@@ -365,34 +365,22 @@ impl SearchIndex {
                             i32::MIN
                         }
                     }));
-                    let code_of = |a: &Option<Box<dyn Array>>, into: &mut Interner| {
-                        a.as_deref().and_then(|a| {
-                            let s = a.as_string::<i32>();
-                            s.is_valid(row).then(|| into.id(s.value(row)))
-                        })
+                    let code_of = |a: &Option<StringArray>, into: &mut Interner| {
+                        text_at(a.as_ref(), row).map(|v| into.id(v))
                     };
                     province_codes.push(code_of(&province, &mut provinces).unwrap_or(NONE));
                     let r = code_of(&result, &mut results);
                     result_codes.push(r.unwrap_or(NONE));
                     scope_codes.push(code_of(&scope, &mut scopes).unwrap_or(NONE));
                     // Producers: (name, code) groups.
-                    let code = uscc
-                        .as_deref()
-                        .and_then(|a| present(a, row))
-                        .map_or(NONE, |v| usccs.id(v.trim()));
+                    let code = present(uscc.as_ref(), row).map_or(NONE, |v| usccs.id(v.trim()));
                     uscc_codes.push(code);
                     let name = codes[enterprise_k].last().copied().unwrap_or(NONE);
-                    let named = text[enterprise_k]
-                        .as_deref()
-                        .and_then(|a| present(a, row))
-                        .is_some();
+                    let named = present(text[enterprise_k].as_ref(), row).is_some();
                     if name != NONE && named {
                         let g = groups.entry((name, code)).or_default();
                         g.n += 1;
-                        let failed = result
-                            .as_deref()
-                            .and_then(|a| present(a, row))
-                            .is_some_and(|v| v == "fail");
+                        let failed = text_at(result.as_ref(), row) == Some("fail");
                         g.fails += u64::from(failed);
                         g.y0 = min_opt(g.y0, y);
                         g.y1 = max_opt(g.y1, y);
