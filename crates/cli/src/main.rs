@@ -15,6 +15,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, not glibc's malloc: glibc keeps what a thread frees in that thread's arena, so
+/// after the search index build (millions of short-lived allocations on a blocking thread) a
+/// 5M-row server held ~200 MB more than it used, for good; mimalloc hands freed pages back.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Zhijian (质检) open data: Chinese product-quality supervision data, clean and versioned.
 #[derive(Debug, Parser)]
 #[command(name = "zhijian", version, about, long_about = None)]

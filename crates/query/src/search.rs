@@ -492,7 +492,7 @@ fn in_memory(
         matched.retain(|(p, _)| {
             wanted
                 .iter()
-                .all(|(slot, code)| index.facets[*slot].codes[*p as usize] == *code)
+                .all(|(slot, code)| index.facets[*slot].at(*p as usize) == *code)
         });
     }
     let count = matched.len();
@@ -501,7 +501,7 @@ fn in_memory(
         let column = &index.facets[slot];
         let mut counts = vec![0u64; column.values.len() + 1];
         for (p, _) in &matched {
-            let c = column.codes[*p as usize];
+            let c = column.at(*p as usize);
             counts[(c as usize).min(column.values.len())] += 1;
         }
         facets.insert(
@@ -623,7 +623,7 @@ impl Selection<'_> {
     fn passes(&self, p: u32) -> bool {
         self.range.contains(&p)
             && self.tests.iter().all(|(column, ok)| {
-                let c = column.codes[p as usize] as usize;
+                let c = column.at(p as usize) as usize;
                 ok[c.min(ok.len() - 1)]
             })
     }
@@ -637,13 +637,7 @@ impl Selection<'_> {
         let (start, end) = (self.range.start as usize, self.range.end as usize);
         match self.tests.as_slice() {
             [] => (end - start) as u64,
-            [(column, ok)] => {
-                let last = ok.len() - 1;
-                column.codes[start..end]
-                    .iter()
-                    .filter(|&&c| ok[(c as usize).min(last)])
-                    .count() as u64
-            }
+            [(column, ok)] => column.codes.count(start..end, ok),
             _ => self.positions().count() as u64,
         }
     }
@@ -694,7 +688,7 @@ impl SearchIndex {
         if let Some(column) = self.column(field) {
             let mut counts = vec![0u64; column.values.len() + 1];
             for p in sel.positions() {
-                counts[(column.codes[p as usize] as usize).min(column.values.len())] += 1;
+                counts[(column.at(p as usize) as usize).min(column.values.len())] += 1;
             }
             return Some(facet_json(field, &column.values, &counts, size));
         }
@@ -900,10 +894,10 @@ impl SearchIndex {
             let p = p as usize;
             let mut slot = 0usize;
             for (c, size) in columns.iter().zip(&sizes) {
-                slot = slot * size + (c.codes[p] as usize).min(size - 1);
+                slot = slot * size + (c.at(p) as usize).min(size - 1);
             }
             let s = &mut dense[slot];
-            let (scope, failed) = (self.scope.codes[p], result.codes[p] == fail);
+            let (scope, failed) = (self.scope.at(p), result.at(p) == fail);
             s[0] += u64::from(scope == full);
             s[1] += u64::from(scope == full && failed);
             s[2] += u64::from(scope == fail_only && failed);
@@ -1081,13 +1075,13 @@ impl SearchIndex {
             }
         }
         Enterprise {
-            uscc: e.coded.then(|| key.clone()),
+            uscc: e.coded().then(|| key.clone()),
             key,
             names,
             bare_names,
-            batches: e.batches,
-            fails: e.fails,
-            years: e.years,
+            batches: u64::from(e.batches),
+            fails: u64::from(e.fails),
+            years: e.span.years(),
         }
     }
 
@@ -1490,6 +1484,7 @@ impl Indexes {
             values = built.search.len(),
             enterprises = built.search.enterprise_count(),
             ms = built.build_ms,
+            bytes = ?built.search.memory(),
             "search index built"
         );
         Ok(Arc::new(built))

@@ -67,6 +67,10 @@ impl Packed {
         std::str::from_utf8(&self.buf[s..e]).unwrap_or("")
     }
 
+    fn heap_bytes(&self) -> usize {
+        self.buf.capacity() + vec_bytes(&self.starts)
+    }
+
     /// The entry holding byte `offset`.
     fn entry_at(&self, offset: usize) -> usize {
         self.starts
@@ -75,14 +79,100 @@ impl Packed {
     }
 }
 
+/// One code per row, as narrow as the number of values allows: a byte where fewer than 255
+/// values, two where fewer than 65,535 (at 5M rows, 5 MB a column instead of 19). The widest
+/// code of each width stands for "no value".
+#[derive(Debug)]
+pub(crate) enum Narrow {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Default for Narrow {
+    fn default() -> Self {
+        Self::U8(Vec::new())
+    }
+}
+
+impl Narrow {
+    /// Packs codes (`NONE` for no value) of `distinct` values.
+    fn pack(codes: Vec<u32>, distinct: usize) -> Self {
+        if distinct < usize::from(u8::MAX) {
+            Self::U8(
+                codes
+                    .iter()
+                    .map(|&c| c.min(u32::from(u8::MAX)) as u8)
+                    .collect(),
+            )
+        } else if distinct < usize::from(u16::MAX) {
+            Self::U16(
+                codes
+                    .iter()
+                    .map(|&c| c.min(u32::from(u16::MAX)) as u16)
+                    .collect(),
+            )
+        } else {
+            Self::U32(codes)
+        }
+    }
+
+    /// The code of row `i` (at least the number of values when it has none).
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> u32 {
+        match self {
+            Self::U8(v) => u32::from(v[i]),
+            Self::U16(v) => u32::from(v[i]),
+            Self::U32(v) => v[i],
+        }
+    }
+
+    /// How many rows of `range` have a code `ok` allows (the last entry of `ok` stands for
+    /// every code past the others: no value).
+    pub(crate) fn count(&self, range: std::ops::Range<usize>, ok: &[bool]) -> u64 {
+        fn go<T: Copy + Into<u32>>(v: &[T], ok: &[bool]) -> u64 {
+            let last = ok.len() - 1;
+            v.iter()
+                .filter(|&&c| ok[(c.into() as usize).min(last)])
+                .count() as u64
+        }
+        match self {
+            Self::U8(v) => go(&v[range], ok),
+            Self::U16(v) => go(&v[range], ok),
+            Self::U32(v) => go(&v[range], ok),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::U8(v) => vec_bytes(v),
+            Self::U16(v) => vec_bytes(v),
+            Self::U32(v) => vec_bytes(v),
+        }
+    }
+}
+
 /// A column of small codes, one per row, with the value each code stands for.
 #[derive(Debug, Default)]
 pub(crate) struct Codes {
-    pub(crate) codes: Vec<u32>,
+    pub(crate) codes: Narrow,
     pub(crate) values: Vec<Value>,
 }
 
 impl Codes {
+    fn new(codes: Vec<u32>, values: Vec<Value>) -> Self {
+        Self {
+            codes: Narrow::pack(codes, values.len()),
+            values,
+        }
+    }
+
+    /// The code of row `i` (at least `values.len()` when it has none).
+    #[inline]
+    pub(crate) fn at(&self, i: usize) -> u32 {
+        self.codes.get(i)
+    }
+
     /// The code of a value as the rows grammar gives it (text), if any row has it.
     pub(crate) fn code_of(&self, text: &str) -> Option<u32> {
         self.values
@@ -99,22 +189,77 @@ impl Codes {
             _ => false,
         }
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.codes.heap_bytes() + self.values.len() * size_of::<Value>()
+    }
+}
+
+/// The heap bytes a vector holds (its capacity).
+fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * size_of::<T>()
 }
 
 /// The facets a search computes from memory, in [`super::SEARCH_FACETS`] order.
 pub(crate) const FACETS: usize = 4;
 
-/// One producer: a code or a normalised name, its names, and its counts.
+/// The first and last plan year of some rows (`lo > hi` when none has one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    lo: i32,
+    hi: i32,
+}
+
+impl Default for Span {
+    fn default() -> Self {
+        Self {
+            lo: i32::MAX,
+            hi: i32::MIN,
+        }
+    }
+}
+
+impl Span {
+    fn add(&mut self, year: Option<i64>) {
+        if let Some(y) = year.and_then(|y| i32::try_from(y).ok()) {
+            self.lo = self.lo.min(y);
+            self.hi = self.hi.max(y);
+        }
+    }
+
+    fn join(&mut self, other: Span) {
+        self.lo = self.lo.min(other.lo);
+        self.hi = self.hi.max(other.hi);
+    }
+
+    /// (first, last), `None` when no row has a year.
+    pub(crate) fn years(self) -> (Option<i64>, Option<i64>) {
+        if self.lo > self.hi {
+            (None, None)
+        } else {
+            (Some(i64::from(self.lo)), Some(i64::from(self.hi)))
+        }
+    }
+}
+
+/// One producer: a code or a normalised name, its names, and its counts (24 bytes: there
+/// are 1.6M of them at 5M rows).
 #[derive(Debug, Clone)]
 pub(crate) struct Entity {
-    pub(crate) coded: bool,
-    /// Its code's id in `SearchIndex::uscc` (`NONE` for a producer known by name).
+    /// Its code's id in the codes interned (`NONE` for a producer known by name).
     code: u32,
-    /// Range in `Entities::names`.
-    names: (u32, u32),
-    pub(crate) batches: u64,
-    pub(crate) fails: u64,
-    pub(crate) years: (Option<i64>, Option<i64>),
+    /// Where its names start in `Entities::names` (they end where the next producer's start).
+    names: u32,
+    pub(crate) batches: u32,
+    pub(crate) fails: u32,
+    pub(crate) span: Span,
+}
+
+impl Entity {
+    /// Whether it is a 统一社会信用代码 (else a normalised name).
+    pub(crate) fn coded(&self) -> bool {
+        self.code != NONE
+    }
 }
 
 /// Producers, sorted by key.
@@ -123,7 +268,7 @@ pub(crate) struct Entities {
     pub(crate) list: Vec<Entity>,
     keys: Packed,
     /// (enterprise entry id, batches, published without a code).
-    names: Vec<(u32, u64, bool)>,
+    names: Vec<(u32, u32, bool)>,
     /// Per enterprise name (local id): its first producer.
     of_name: Vec<u32>,
     /// Names in more than one producer: the others.
@@ -144,10 +289,13 @@ pub struct SearchIndex {
     /// Values as published, where they differ from the folded form.
     display: Packed,
     display_of: Vec<u32>,
-    /// Per entry, its range in `prim`/`alt` (names with Han characters only).
+    /// Per entry, its range in `said` (names with Han characters only).
     syl_start: Vec<u32>,
-    prim: Vec<u16>,
-    alt: Vec<u16>,
+    /// Per character of those names, its readings' id in `readings`.
+    said: Vec<u16>,
+    /// Reading pairs: a character's first two syllables (ids in `syllables`; the same twice
+    /// when it has one).
+    readings: Vec<(u16, u16)>,
     syllables: Vec<String>,
     /// Per entry, its range in `post`: the positions of its rows.
     post_start: Vec<u32>,
@@ -163,32 +311,51 @@ pub struct SearchIndex {
     pub(crate) entities: Entities,
     pub(crate) rows: SpotRows,
     /// Record ids: their keys sorted, and the position of each.
-    record_keys: Vec<u64>,
+    record_keys: Vec<u32>,
     record_pos: Vec<u32>,
 }
 
-/// Interns the values of a column, giving each distinct value a code.
+/// Interns text: each distinct value gets the next code, and its text is kept once in a packed
+/// buffer (no allocation per value: at 5M rows a map of owned strings for 2.8M values held
+/// hundreds of MB of small allocations the allocator kept after the build).
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<String, u32>,
+    table: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+    values: Packed,
 }
 
 impl Interner {
-    fn id(&mut self, value: &str) -> u32 {
-        if let Some(&id) = self.ids.get(value) {
-            return id;
+    fn id(&mut self, value: &str) -> Result<u32> {
+        // The packed buffer drops NULs: so does the key.
+        let value: std::borrow::Cow<str> = if value.contains('\0') {
+            value.replace('\0', "").into()
+        } else {
+            value.into()
+        };
+        use std::hash::BuildHasher;
+        let Self {
+            table,
+            hasher,
+            values,
+        } = self;
+        let hash = hasher.hash_one(&*value);
+        let hasher = &*hasher;
+        if let Some(&id) = table.find(hash, |&id| values.get(id as usize) == value) {
+            return Ok(id);
         }
-        let id = self.ids.len() as u32;
-        self.ids.insert(value.to_owned(), id);
-        id
+        let id = values.push(&value)?;
+        table.insert_unique(hash, id, |&id| hasher.hash_one(values.get(id as usize)));
+        Ok(id)
     }
 
-    fn into_values(self) -> Vec<String> {
-        let mut values = vec![String::new(); self.ids.len()];
-        for (v, id) in self.ids {
-            values[id as usize] = v;
-        }
-        values
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The values, in code order, as JSON.
+    fn json(&self) -> Vec<Value> {
+        (0..self.len()).map(|i| json!(self.values.get(i))).collect()
     }
 }
 
@@ -214,10 +381,9 @@ fn present(a: Option<&StringArray>, i: usize) -> Option<&str> {
 
 #[derive(Default, Clone, Copy)]
 struct Group {
-    n: u64,
-    fails: u64,
-    y0: Option<i64>,
-    y1: Option<i64>,
+    n: u32,
+    fails: u32,
+    span: Span,
 }
 
 /// The columns the build reads.
@@ -238,10 +404,11 @@ const SCANNED: &[&str] = &[
 ];
 
 /// The key of a record id in the lookup table (FNV-1a; a match is checked against the row).
-fn record_key(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+fn record_key(id: &str) -> u32 {
+    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    });
+    (h ^ (h >> 32)) as u32
 }
 
 impl SearchIndex {
@@ -262,6 +429,7 @@ impl SearchIndex {
                 }
             })
             .collect();
+        let items_k = field_slot(SearchField::FailedItem);
         let mut items: Vec<(u32, u32)> = Vec::new();
         let mut usccs = Interner::default();
         let mut provinces = Interner::default();
@@ -270,10 +438,11 @@ impl SearchIndex {
         let mut scope_codes = Vec::with_capacity(n);
         let mut province_codes = Vec::with_capacity(n);
         let mut result_codes = Vec::with_capacity(n);
-        let mut years: Vec<Option<i64>> = Vec::with_capacity(n);
+        let mut year_ids: HashMap<i64, u32> = HashMap::new();
+        let mut year_codes: Vec<u32> = Vec::with_capacity(n);
         let mut announced = Vec::with_capacity(n);
         let mut groups: HashMap<(u32, u32), Group> = HashMap::new();
-        let mut records: Vec<(u64, u32)> = Vec::with_capacity(n);
+        let mut records: Vec<(u32, u32)> = Vec::with_capacity(n);
         let mut uscc_codes: Vec<u32> = Vec::with_capacity(n);
         let enterprise_k = field_slot(SearchField::Enterprise);
         let columns: Vec<&str> = match rows.schema() {
@@ -331,8 +500,10 @@ impl SearchIndex {
                         }
                         // Blank values are kept (facets count them as SQL does); they
                         // fold to nothing, so no query matches them.
-                        let code =
-                            text_at(text[k].as_ref(), row).map_or(NONE, |v| interners[k].id(v));
+                        let code = match text_at(text[k].as_ref(), row) {
+                            Some(v) => interners[k].id(v)?,
+                            None => NONE,
+                        };
                         codes[k].push(code);
                     }
                     if let Some(list) = &list
@@ -342,13 +513,9 @@ impl SearchIndex {
                         let values = cast(&values, &DataType::Utf8)
                             .map_err(|e| QueryError::Output(e.to_string()))?;
                         let values = values.as_string::<i32>();
-                        let k = fields
-                            .iter()
-                            .position(|f| *f == SearchField::FailedItem)
-                            .unwrap_or(0);
                         for i in 0..values.len() {
                             if let Some(v) = present(Some(values), i) {
-                                items.push((interners[k].id(v), pos));
+                                items.push((interners[items_k].id(v)?, pos));
                             }
                         }
                     }
@@ -356,7 +523,10 @@ impl SearchIndex {
                         let y = y.as_primitive::<Int64Type>();
                         y.is_valid(row).then(|| y.value(row))
                     });
-                    years.push(y);
+                    year_codes.push(y.map_or(NONE, |y| {
+                        let next = year_ids.len() as u32;
+                        *year_ids.entry(y).or_insert(next)
+                    }));
                     announced.push(date.as_ref().map_or(i32::MIN, |d| {
                         let d = d.as_primitive::<Date32Type>();
                         if d.is_valid(row) {
@@ -366,14 +536,16 @@ impl SearchIndex {
                         }
                     }));
                     let code_of = |a: &Option<StringArray>, into: &mut Interner| {
-                        text_at(a.as_ref(), row).map(|v| into.id(v))
+                        text_at(a.as_ref(), row).map_or(Ok(NONE), |v| into.id(v))
                     };
-                    province_codes.push(code_of(&province, &mut provinces).unwrap_or(NONE));
-                    let r = code_of(&result, &mut results);
-                    result_codes.push(r.unwrap_or(NONE));
-                    scope_codes.push(code_of(&scope, &mut scopes).unwrap_or(NONE));
+                    province_codes.push(code_of(&province, &mut provinces)?);
+                    result_codes.push(code_of(&result, &mut results)?);
+                    scope_codes.push(code_of(&scope, &mut scopes)?);
                     // Producers: (name, code) groups.
-                    let code = present(uscc.as_ref(), row).map_or(NONE, |v| usccs.id(v.trim()));
+                    let code = match present(uscc.as_ref(), row) {
+                        Some(v) => usccs.id(v.trim())?,
+                        None => NONE,
+                    };
                     uscc_codes.push(code);
                     let name = codes[enterprise_k].last().copied().unwrap_or(NONE);
                     let named = present(text[enterprise_k].as_ref(), row).is_some();
@@ -381,39 +553,43 @@ impl SearchIndex {
                         let g = groups.entry((name, code)).or_default();
                         g.n += 1;
                         let failed = text_at(result.as_ref(), row) == Some("fail");
-                        g.fails += u64::from(failed);
-                        g.y0 = min_opt(g.y0, y);
-                        g.y1 = max_opt(g.y1, y);
+                        g.fails += u32::from(failed);
+                        g.span.add(y);
                     }
                 }
                 Ok(())
             })?;
         }
-        let values: Vec<Vec<String>> = interners.into_iter().map(Interner::into_values).collect();
         let mut index = Self {
             rows,
             announced,
             ..Self::default()
         };
         let mut syllable_ids: HashMap<String, u16> = HashMap::new();
+        let mut reading_ids: HashMap<(u16, u16), u16> = HashMap::new();
         index.syl_start.push(0);
         for (k, f) in fields.iter().enumerate() {
             index.base[k] = index.folded.len() as u32;
-            for v in &values[k] {
+            let values = &interners[k].values;
+            for i in 0..values.len() {
+                let v = values.get(i);
                 let folded = fold(v);
                 index.folded.push(&folded)?;
-                index.display_of.push(if folded == *v {
+                index.display_of.push(if folded == v {
                     NONE
                 } else {
                     index.display.push(v)?
                 });
                 if f.spelled() && has_han(&folded) {
-                    index.spell(&folded, &mut syllable_ids);
+                    index.spell(&folded, &mut syllable_ids, &mut reading_ids);
                 }
-                index.syl_start.push(index.prim.len() as u32);
+                index.syl_start.push(index.said.len() as u32);
             }
         }
         index.base[fields.len()] = index.folded.len() as u32;
+        let product_k = field_slot(SearchField::Product);
+        let product_values = interners[product_k].json();
+        drop(interners);
         // Postings, in position order.
         let entries = index.folded.len();
         let mut counts = vec![0u32; entries + 1];
@@ -435,6 +611,7 @@ impl SearchIndex {
             sum += c;
         }
         start.push(sum);
+        drop(counts);
         let mut fill: Vec<u32> = start[..entries].to_vec();
         let mut post = vec![0u32; sum as usize];
         for (k, f) in fields.iter().enumerate() {
@@ -455,61 +632,79 @@ impl SearchIndex {
                 }
             }
         }
+        drop(fill);
+        drop(items);
         index.post_start = start;
         index.post = post;
         // Facet columns: product, province, year, result.
-        let product_k = field_slot(SearchField::Product);
-        index.facets[0] = Codes {
-            codes: std::mem::take(&mut codes[product_k]),
-            values: values[product_k].iter().map(|v| json!(v)).collect(),
-        };
-        index.facets[1] = Codes {
-            codes: province_codes,
-            values: provinces
-                .into_values()
-                .into_iter()
-                .map(Value::from)
-                .collect(),
-        };
-        let mut year_values: Vec<i64> = years.iter().flatten().copied().collect();
-        year_values.sort_unstable();
-        year_values.dedup();
-        index.facets[2] = Codes {
-            codes: years
-                .iter()
-                .map(|y| {
-                    y.and_then(|y| year_values.binary_search(&y).ok())
-                        .map_or(NONE, |i| i as u32)
-                })
-                .collect(),
-            values: year_values.into_iter().map(Value::from).collect(),
-        };
-        index.facets[3] = Codes {
-            codes: result_codes,
-            values: results.into_values().into_iter().map(Value::from).collect(),
-        };
-        index.uscc = uscc_codes;
-        index.scope = Codes {
-            codes: scope_codes,
-            values: scopes.into_values().into_iter().map(Value::from).collect(),
-        };
+        index.facets[0] = Codes::new(std::mem::take(&mut codes[product_k]), product_values);
         drop(codes);
-        drop(items);
+        index.facets[1] = Codes::new(province_codes, provinces.json());
+        let mut years: Vec<(i64, u32)> = year_ids.into_iter().collect();
+        years.sort_unstable();
+        // Year codes in year order, so a facet's and a comparison's codes read in order.
+        let mut rank = vec![NONE; years.len()];
+        for (i, (_, id)) in years.iter().enumerate() {
+            rank[*id as usize] = i as u32;
+        }
+        for c in year_codes.iter_mut().filter(|c| **c != NONE) {
+            *c = rank[*c as usize];
+        }
+        index.facets[2] = Codes::new(
+            year_codes,
+            years.into_iter().map(|(y, _)| Value::from(y)).collect(),
+        );
+        index.facets[3] = Codes::new(result_codes, results.json());
+        index.uscc = uscc_codes;
+        index.scope = Codes::new(scope_codes, scopes.json());
         records.sort_unstable();
         (index.record_keys, index.record_pos) = records.into_iter().unzip();
-        index.entities = Entities::build(&index, groups, usccs.into_values())?;
+        index.entities = Entities::build(&index, groups, &usccs.values)?;
+        drop(usccs);
         let mut names: Vec<(u32, String)> = syllable_ids
             .into_iter()
             .map(|(s, id)| (id as u32, s))
             .collect();
         names.sort_unstable();
         index.syllables = names.into_iter().map(|(_, s)| s).collect();
+        let mut readings: Vec<((u16, u16), u16)> = reading_ids.into_iter().collect();
+        readings.sort_unstable_by_key(|r| r.1);
+        index.readings = readings.into_iter().map(|(r, _)| r).collect();
+        index.shrink();
         Ok(index)
     }
 
-    /// Records the syllables of a folded name: for each character its first two readings
-    /// (or the character itself when it has none).
-    fn spell(&mut self, folded: &str, ids: &mut HashMap<String, u16>) {
+    /// Gives back what the build reserved and did not use.
+    fn shrink(&mut self) {
+        for p in [&mut self.folded, &mut self.display, &mut self.entities.keys] {
+            p.buf.shrink_to_fit();
+            p.starts.shrink_to_fit();
+        }
+        for v in [
+            &mut self.display_of,
+            &mut self.syl_start,
+            &mut self.post_start,
+            &mut self.post,
+            &mut self.uscc,
+            &mut self.record_pos,
+            &mut self.record_keys,
+        ] {
+            v.shrink_to_fit();
+        }
+        self.said.shrink_to_fit();
+        self.announced.shrink_to_fit();
+        self.entities.list.shrink_to_fit();
+        self.entities.names.shrink_to_fit();
+    }
+
+    /// Records the syllables of a folded name: for each character the id of its first two
+    /// readings (or the character itself when it has none).
+    fn spell(
+        &mut self,
+        folded: &str,
+        ids: &mut HashMap<String, u16>,
+        pairs: &mut HashMap<(u16, u16), u16>,
+    ) {
         let mut id = |s: &str| -> u16 {
             if let Some(&i) = ids.get(s) {
                 return i;
@@ -522,7 +717,7 @@ impl SearchIndex {
             next as u16
         };
         for c in folded.chars() {
-            let (p, a) = match c.to_pinyin_multi() {
+            let pair = match c.to_pinyin_multi() {
                 Some(multi) => {
                     let mut readings = multi.into_iter().map(|p| p.plain());
                     let first = readings.next().unwrap_or("");
@@ -535,9 +730,51 @@ impl SearchIndex {
                     (own, own)
                 }
             };
-            self.prim.push(p);
-            self.alt.push(a);
+            let next = pairs.len().min(usize::from(u16::MAX)) as u16;
+            let said = *pairs.entry(pair).or_insert(next);
+            self.said.push(said);
         }
+    }
+
+    /// The heap bytes each part of the index holds, for `/metrics` and the build log (the
+    /// row files' metadata apart).
+    pub fn memory(&self) -> Vec<(&'static str, usize)> {
+        let e = &self.entities;
+        vec![
+            (
+                "values",
+                self.folded.heap_bytes() + self.display.heap_bytes() + vec_bytes(&self.display_of),
+            ),
+            (
+                "pinyin",
+                vec_bytes(&self.syl_start) + vec_bytes(&self.said) + vec_bytes(&self.readings),
+            ),
+            (
+                "postings",
+                vec_bytes(&self.post_start) + vec_bytes(&self.post),
+            ),
+            (
+                "row_codes",
+                self.facets.iter().map(Codes::heap_bytes).sum::<usize>()
+                    + self.scope.heap_bytes()
+                    + vec_bytes(&self.uscc)
+                    + vec_bytes(&self.announced),
+            ),
+            (
+                "record_ids",
+                vec_bytes(&self.record_keys) + vec_bytes(&self.record_pos),
+            ),
+            (
+                "producers",
+                vec_bytes(&e.list)
+                    + e.keys.heap_bytes()
+                    + vec_bytes(&e.names)
+                    + vec_bytes(&e.of_name)
+                    + vec_bytes(&e.bare)
+                    + vec_bytes(&e.by_name)
+                    + e.more.values().map(|v| vec_bytes(v) + 24).sum::<usize>(),
+            ),
+        ]
     }
 
     /// Distinct values indexed.
@@ -759,7 +996,13 @@ impl SearchIndex {
         if a == b {
             return None;
         }
-        let (prim, alt) = (&self.prim[a..b], &self.alt[a..b]);
+        let said = &self.said[a..b];
+        let reads = |j: usize| {
+            self.readings
+                .get(said[j] as usize)
+                .copied()
+                .unwrap_or((u16::MAX, u16::MAX))
+        };
         let has = |set: &[u64], s: u16| {
             set.get(s as usize / 64)
                 .is_some_and(|w| w & (1 << (s % 64)) != 0)
@@ -767,17 +1010,16 @@ impl SearchIndex {
         let mut found = None;
         for p in patterns {
             let k = p.sets.len();
-            if k > prim.len() {
+            if k > said.len() {
                 continue;
             }
-            for j in 0..=prim.len() - k {
-                let fits = p
-                    .sets
-                    .iter()
-                    .enumerate()
-                    .all(|(i, set)| has(set, prim[j + i]) || has(set, alt[j + i]));
+            for j in 0..=said.len() - k {
+                let fits = p.sets.iter().enumerate().all(|(i, set)| {
+                    let (first, second) = reads(j + i);
+                    has(set, first) || has(set, second)
+                });
                 if fits {
-                    if j == 0 && k == prim.len() && p.whole {
+                    if j == 0 && k == said.len() && p.whole {
                         return Some(MatchKind::Pinyin);
                     }
                     found = Some(MatchKind::PinyinWithin);
@@ -795,14 +1037,15 @@ impl SearchIndex {
         };
         let q = q.as_bytes();
         let at = |j: usize| {
-            q.iter()
-                .enumerate()
-                .all(|(i, c)| initial(prim[j + i]) == Some(*c) || initial(alt[j + i]) == Some(*c))
+            q.iter().enumerate().all(|(i, c)| {
+                let (first, second) = reads(j + i);
+                initial(first) == Some(*c) || initial(second) == Some(*c)
+            })
         };
-        if prim.len() == q.len() && at(0) {
+        if said.len() == q.len() && at(0) {
             return Some(MatchKind::Initials);
         }
-        if q.len() >= 3 && prim.len() > q.len() && (0..=prim.len() - q.len()).any(at) {
+        if q.len() >= 3 && said.len() > q.len() && (0..=said.len() - q.len()).any(at) {
             return Some(MatchKind::InitialsWithin);
         }
         None
@@ -853,10 +1096,10 @@ impl SearchIndex {
     /// The names of a producer: (name, batches, published without a code), most batches
     /// first.
     pub(crate) fn entity_names(&self, i: usize) -> impl Iterator<Item = (&str, u64, bool)> {
-        let (s, e) = self.entities.list[i].names;
-        self.entities.names[s as usize..e as usize]
+        self.entities
+            .names_of(i)
             .iter()
-            .map(|&(entry, n, bare)| (self.value(entry), n, bare))
+            .map(|&(entry, n, bare)| (self.value(entry), u64::from(n), bare))
     }
 
     /// The positions of a producer's rows: its names' rows that carry its code, or no code
@@ -864,9 +1107,8 @@ impl SearchIndex {
     pub fn enterprise_rows(&self, key: &str) -> Option<Vec<u32>> {
         let i = self.entity(key)?;
         let e = &self.entities.list[i];
-        let (s, end) = e.names;
         let mut out = Vec::new();
-        for &(entry, _, bare) in &self.entities.names[s as usize..end as usize] {
+        for &(entry, _, bare) in self.entities.names_of(i) {
             for &p in self.postings(entry) {
                 let u = self.uscc[p as usize];
                 if (e.code != NONE && u == e.code) || (u == NONE && bare) {
@@ -932,134 +1174,153 @@ pub(crate) fn field_slot(field: SearchField) -> usize {
         .unwrap_or(0)
 }
 
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 impl Entities {
     /// Producers from the (name, code) groups: one per 统一社会信用代码; rows without a code
     /// join the only code their normalised name is seen with, or make a producer of their
-    /// normalised name.
+    /// normalised name. Sorting, not maps of owned keys: 1.6M producers at 5M rows.
     fn build(
         index: &SearchIndex,
         groups: HashMap<(u32, u32), Group>,
-        usccs: Vec<String>,
+        usccs: &Packed,
     ) -> Result<Self> {
         let base = index.base[field_slot(SearchField::Enterprise)];
         let names = (index.base[field_slot(SearchField::Enterprise) + 1] - base) as usize;
         let mut groups: Vec<((u32, u32), Group)> = groups.into_iter().collect();
         groups.sort_unstable_by_key(|(k, _)| *k);
-        // The codes each normalised name is seen with.
-        let mut codes: HashMap<String, Vec<u32>> = HashMap::new();
-        for ((name, code), _) in &groups {
-            if *code != NONE {
-                let seen = codes
-                    .entry(entity_name(index.value(base + name)))
-                    .or_default();
-                if !seen.contains(code) {
-                    seen.push(*code);
-                }
+        // Each name's normalised form, interned.
+        let mut normals = Interner::default();
+        let mut normal_of = vec![NONE; names];
+        for ((name, _), _) in &groups {
+            let slot = &mut normal_of[*name as usize];
+            if *slot == NONE {
+                *slot = normals.id(&entity_name(index.value(base + name)))?;
             }
         }
-        #[derive(PartialEq, Eq, Hash)]
-        enum Key {
-            Code(u32),
-            Name(String),
-        }
-        struct Building {
-            key: String,
-            coded: bool,
-            code: u32,
-            names: Vec<(u32, u64, bool)>,
+        // The codes each normalised name is seen with.
+        let mut seen: Vec<(u32, u32)> = groups
+            .iter()
+            .filter(|((_, code), _)| *code != NONE)
+            .map(|((name, code), _)| (normal_of[*name as usize], *code))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let only_code = |normal: u32| {
+            let lo = seen.partition_point(|p| p.0 < normal);
+            let hi = seen.partition_point(|p| p.0 <= normal);
+            (hi - lo == 1).then(|| seen[lo].1)
+        };
+        // Each group's producer: (by name?, code or normalised name id), its name, bare.
+        struct Part {
+            by_name: bool,
+            id: u32,
+            name: u32,
+            bare: bool,
             group: Group,
         }
-        let mut at: HashMap<Key, usize> = HashMap::new();
-        let mut building: Vec<Building> = Vec::new();
-        for ((name, code), g) in groups {
-            let (key, text, coded, bare) = if code != NONE {
-                (Key::Code(code), usccs[code as usize].clone(), true, false)
+        let mut parts: Vec<Part> = groups
+            .into_iter()
+            .map(|((name, code), group)| {
+                let (by_name, id, bare) = if code != NONE {
+                    (false, code, false)
+                } else {
+                    let normal = normal_of[name as usize];
+                    match only_code(normal) {
+                        Some(code) => (false, code, true),
+                        None => (true, normal, true),
+                    }
+                };
+                Part {
+                    by_name,
+                    id,
+                    name,
+                    bare,
+                    group,
+                }
+            })
+            .collect();
+        drop(normal_of);
+        let key = |p: &Part| {
+            if p.by_name {
+                normals.values.get(p.id as usize)
             } else {
-                let normal = entity_name(index.value(base + name));
-                match codes.get(&normal).map(Vec::as_slice) {
-                    Some([only]) => (Key::Code(*only), usccs[*only as usize].clone(), true, true),
-                    _ => (Key::Name(normal.clone()), normal, false, true),
-                }
-            };
-            let id = match &key {
-                Key::Code(c) => *c,
-                Key::Name(_) => NONE,
-            };
-            let i = *at.entry(key).or_insert_with(|| {
-                building.push(Building {
-                    key: text,
-                    coded,
-                    code: id,
-                    names: Vec::new(),
-                    group: Group::default(),
-                });
-                building.len() - 1
-            });
-            let b = &mut building[i];
-            b.group.n += g.n;
-            b.group.fails += g.fails;
-            b.group.y0 = min_opt(b.group.y0, g.y0);
-            b.group.y1 = max_opt(b.group.y1, g.y1);
-            match b.names.iter_mut().find(|(n, _, _)| *n == base + name) {
-                Some((_, count, was_bare)) => {
-                    *count += g.n;
-                    *was_bare |= bare;
-                }
-                None => b.names.push((base + name, g.n, bare)),
+                usccs.get(p.id as usize)
             }
-        }
-        drop(at);
-        building.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        };
+        // By producer key, then name: each producer's parts are contiguous.
+        parts.sort_unstable_by(|a, b| {
+            key(a)
+                .cmp(key(b))
+                .then(a.by_name.cmp(&b.by_name))
+                .then(a.id.cmp(&b.id))
+                .then(a.name.cmp(&b.name))
+        });
         let mut out = Self {
             of_name: vec![NONE; names],
             bare: vec![NONE; names],
             ..Self::default()
         };
-        for (i, mut b) in building.into_iter().enumerate() {
-            b.names.sort_by(|x, y| {
+        let mut run = 0;
+        while run < parts.len() {
+            let first = &parts[run];
+            let end = run
+                + parts[run..]
+                    .iter()
+                    .take_while(|p| p.by_name == first.by_name && p.id == first.id)
+                    .count();
+            let i = out.list.len() as u32;
+            let start = out.names.len();
+            let mut group = Group::default();
+            for p in &parts[run..end] {
+                group.n += p.group.n;
+                group.fails += p.group.fails;
+                group.span.join(p.group.span);
+                let entry = base + p.name;
+                match out.names[start..].last_mut() {
+                    Some((last, count, was_bare)) if *last == entry => {
+                        *count += p.group.n;
+                        *was_bare |= p.bare;
+                    }
+                    _ => out.names.push((entry, p.group.n, p.bare)),
+                }
+            }
+            out.names[start..].sort_by(|x, y| {
                 y.1.cmp(&x.1)
                     .then_with(|| index.value(x.0).cmp(index.value(y.0)))
             });
-            let start = out.names.len() as u32;
-            for &(entry, _, bare) in &b.names {
+            for &(entry, _, bare) in &out.names[start..] {
                 let local = (entry - base) as usize;
                 if out.of_name[local] == NONE {
-                    out.of_name[local] = i as u32;
-                } else if out.of_name[local] != i as u32 {
-                    out.more.entry(local as u32).or_default().push(i as u32);
+                    out.of_name[local] = i;
+                } else if out.of_name[local] != i {
+                    out.more.entry(local as u32).or_default().push(i);
                 }
                 if bare {
-                    out.bare[local] = i as u32;
+                    out.bare[local] = i;
                 }
             }
-            out.names.extend(b.names);
-            out.keys.push(&b.key)?;
+            out.keys.push(key(first))?;
             out.list.push(Entity {
-                coded: b.coded,
-                code: b.code,
-                names: (start, out.names.len() as u32),
-                batches: b.group.n,
-                fails: b.group.fails,
-                years: (b.group.y0, b.group.y1),
+                code: if first.by_name { NONE } else { first.id },
+                names: start as u32,
+                batches: group.n,
+                fails: group.fails,
+                span: group.span,
             });
+            run = end;
         }
         let mut by_name: Vec<u32> = (0..names as u32).collect();
         by_name.sort_unstable_by(|&a, &b| index.value(base + a).cmp(index.value(base + b)));
         out.by_name = by_name;
         Ok(out)
+    }
+
+    /// The names of producer `i` (entry, batches, published without a code).
+    fn names_of(&self, i: usize) -> &[(u32, u32, bool)] {
+        let start = self.list[i].names as usize;
+        let end = self
+            .list
+            .get(i + 1)
+            .map_or(self.names.len(), |e| e.names as usize);
+        &self.names[start..end]
     }
 }
