@@ -620,6 +620,59 @@ fn facets_counts_and_stats_from_the_index_equal_sql() {
     }
 }
 
+/// Keyset pages in the default order come from the index once it is built (the files merged
+/// for `spot_checks`, a resource's own file order, a cursor found by binary search): following
+/// `next_cursor` through a whole result must give SQL's rows in SQL's order, each once.
+#[test]
+fn keyset_pages_from_the_index_follow_sql_through_a_whole_result() {
+    let s = served();
+    assert!(s.json("/api/v1/search?q=a")["index"]["rows"].as_u64() > Some(0));
+    const SQL: &str = "&record_id__ne=~";
+    let resource = sql_rows(
+        s,
+        "SELECT resource_id, count(*) AS n FROM spot_checks GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )[0]["resource_id"]
+        .as_str()
+        .map(str::to_owned)
+        .expect("a spot-check resource");
+    let walk = |path: &str, pages: usize| -> Vec<Value> {
+        let mut ids = Vec::new();
+        let mut next = path.to_owned();
+        for _ in 0..pages {
+            let page = s.json(&next);
+            let rows = page["rows"].as_array().cloned().unwrap_or_default();
+            ids.extend(rows.iter().map(|r| r["record_id"].clone()));
+            match page["next_cursor"].as_str() {
+                Some(c) => next = format!("{path}&_cursor={c}"),
+                None => break,
+            }
+        }
+        ids
+    };
+    let filters = [
+        "",
+        "&result=fail",
+        "&plan_year__gte=2020&publication_scope=full",
+    ];
+    for table in ["spot_checks", resource.as_str()] {
+        for f in filters {
+            for (limit, pages) in [(1000, usize::MAX), (7, 40)] {
+                let path = format!(
+                    "/api/v1/resources/{table}/rows?_fields=record_id&_count=none&_limit={limit}{f}"
+                );
+                let (a, b) = (walk(&path, pages), walk(&format!("{path}{SQL}"), pages));
+                assert_eq!(a.len(), b.len(), "{path}");
+                assert!(a == b, "{path}: the pages differ from SQL's");
+                if pages == usize::MAX {
+                    let n = s.json(&format!("/api/v1/resources/{table}/rows?_limit=1{f}"))["count"]
+                        .as_u64();
+                    assert_eq!(Some(a.len() as u64), n, "{path}: every row once");
+                }
+            }
+        }
+    }
+}
+
 /// Pinyin spells names from any syllable and with either reading of a polyphonic character
 /// (重庆 is chongqing and zhongqing); initials find whole names.
 #[test]

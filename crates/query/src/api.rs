@@ -49,8 +49,8 @@ pub struct RowsRequest {
     pub as_of: Option<String>,
     /// `_format`, if given.
     pub format: Option<String>,
-    /// The filters as (field, operator, value) when there is no `_q` and no cursor: what the
-    /// search index may answer from memory.
+    /// The filters as (field, operator, value) when there is no `_q`: what the search index
+    /// may answer from memory.
     pub filters: Option<Vec<(String, String, String)>>,
 }
 
@@ -260,7 +260,7 @@ impl RowsRequest {
             _ => None,
         };
         let as_of = cursor.as_ref().map(|c| c.snapshot.clone()).or(as_of);
-        let filters = (q.is_none() && cursor.is_none()).then_some(filters);
+        let filters = q.is_none().then_some(filters);
         Ok(Self {
             table,
             conditions,
@@ -284,11 +284,21 @@ impl RowsRequest {
         }
     }
 
-    /// The filters, when they are all there is (a search adds conditions of its own).
+    /// The filters, when they are all there is (a search or a cursor adds conditions of its
+    /// own).
     pub fn memory_filters(&self) -> Option<&[(String, String, String)]> {
         self.filters
             .as_deref()
-            .filter(|f| f.len() == self.conditions.len())
+            .filter(|f| self.cursor.is_none() && f.len() == self.conditions.len())
+    }
+
+    /// The filters, when they and the cursor (if any) are all there is: what a page (after
+    /// the cursor) and its count (of the whole filtered result) need.
+    pub fn page_filters(&self) -> Option<&[(String, String, String)]> {
+        let cursor = usize::from(self.cursor.is_some());
+        self.filters
+            .as_deref()
+            .filter(|f| f.len() + cursor == self.conditions.len())
     }
 
     fn where_clause(&self) -> String {
@@ -518,13 +528,14 @@ fn memory_page(
     extra: &[&SortKey],
     want: usize,
 ) -> Result<Option<Vec<Map<String, Value>>>> {
-    let (Some(filters), Some(indexes)) = (req.memory_filters(), view.indexes_ready()) else {
+    let (Some(filters), Some(indexes)) = (req.page_filters(), view.indexes_ready()) else {
         return Ok(None);
     };
     let sort: Vec<(String, bool)> = req.sort.iter().map(|k| (k.field.clone(), k.desc)).collect();
+    let after = req.cursor.as_ref().map(|c| c.values.as_slice());
     let Some(positions) = indexes
         .search
-        .page_positions(&req.table, filters, &sort, want)?
+        .page_positions(&req.table, filters, &sort, after, want)?
     else {
         return Ok(None);
     };
@@ -544,7 +555,7 @@ fn memory_page(
 
 /// The count of a spot-check table's rows under filters the search index holds, once built.
 fn memory_count(view: &SnapshotView, req: &RowsRequest) -> Option<u64> {
-    let filters = req.memory_filters()?;
+    let filters = req.page_filters()?;
     view.indexes_ready()?.search.count(&req.table, filters)
 }
 

@@ -613,6 +613,43 @@ fn allowed(column: &index::Codes, op: &str, text: &str) -> Option<Vec<bool>> {
     Some(out)
 }
 
+/// Positions in an order the index knows: a resource's file (its default order), or the
+/// files merged in the `spot_checks` view's default order.
+enum Sequence<'a> {
+    Range(std::ops::Range<u32>),
+    Order(&'a [u32]),
+}
+
+impl Sequence<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Range(r) => r.len(),
+            Self::Order(o) => o.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            Self::Range(r) => r.start + i as u32,
+            Self::Order(o) => o[i],
+        }
+    }
+
+    /// The first index whose position does not satisfy `pred` (which must hold for a prefix).
+    fn partition_point(&self, pred: impl Fn(u32) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(self.get(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
 /// Rows of a table under filters, as the index can tell them apart.
 struct Selection<'a> {
     range: std::ops::Range<u32>,
@@ -736,33 +773,48 @@ impl SearchIndex {
         Some(facet_answer(field, list, distinct, rows, size))
     }
 
-    /// The positions of the first `want` rows of a spot-check table under `filters`, in the
-    /// order of `sort` ((field, descending), `record_id` last), when the index can order them:
-    /// one resource in its files' own order (its default sort), or by announcement date then
-    /// record id (the record ids of the rows near the cut are read by position). `None` when
-    /// it cannot.
+    /// The positions of the first `want` rows of a spot-check table under `filters` (after
+    /// the cursor's sort values `after`, if given), in the order of `sort` ((field,
+    /// descending), `record_id` last), when the index can order them: the default order (one
+    /// resource's file order, or the files merged for `spot_checks`), or by announcement date
+    /// then record id (the record ids of the rows near the cut are read by position). `None`
+    /// when it cannot.
     pub fn page_positions(
         &self,
         table: &str,
         filters: &[(String, String, String)],
         sort: &[(String, bool)],
+        after: Option<&[Value]>,
         want: usize,
     ) -> Result<Option<Vec<u32>>> {
         let Some(sel) = self.select(table, filters) else {
             return Ok(None);
         };
         let keys: Vec<(&str, bool)> = sort.iter().map(|(f, d)| (f.as_str(), *d)).collect();
-        let file_order = zhijian_catalog::sort_order(zhijian_catalog::SPOT_CHECK_SCHEMA, &[]);
-        let in_file_order = table != zhijian_catalog::SPOT_CHECK_SCHEMA
-            && keys.len() == file_order.len()
-            && keys.iter().zip(&file_order).all(|((f, d), o)| f == o && !d);
-        if in_file_order {
-            return Ok(Some(sel.positions().take(want).collect()));
-        }
-        let default_order = keys.len() == file_order.len()
-            && keys.iter().zip(&file_order).all(|((f, d), o)| f == o && !d);
+        let default = zhijian_catalog::sort_order(zhijian_catalog::SPOT_CHECK_SCHEMA, &[]);
+        let default_order = keys.len() == default.len()
+            && keys.iter().zip(&default).all(|((f, d), o)| f == o && !d);
         if default_order {
-            return self.merged_page(&sel, &file_order, want).map(Some);
+            let Some(seq) = self.default_sequence(table) else {
+                return Ok(None);
+            };
+            let start = match after {
+                Some(values) => match self.start_after(&seq, values)? {
+                    Some(start) => start,
+                    None => return Ok(None),
+                },
+                None => 0,
+            };
+            return Ok(Some(
+                (start..seq.len())
+                    .map(|i| seq.get(i))
+                    .filter(|&p| sel.passes(p))
+                    .take(want)
+                    .collect(),
+            ));
+        }
+        if after.is_some() {
+            return Ok(None);
         }
         let desc = match keys.as_slice() {
             [("announced_on", desc), ("record_id", false)] => *desc,
@@ -815,40 +867,60 @@ impl SearchIndex {
         Ok(Some(keyed.into_iter().take(want).map(|k| k.2).collect()))
     }
 
-    /// The first `want` rows of all spot-check files in their shared sort order: each file's
-    /// first `want` passing rows (already in order), their sort values read by position, and
-    /// merged as SQL orders them (ascending, unknown first).
-    fn merged_page(&self, sel: &Selection<'_>, order: &[String], want: usize) -> Result<Vec<u32>> {
-        let mut candidates = Vec::new();
-        for range in self.rows.ranges() {
-            candidates.extend(range.filter(|&p| sel.passes(p)).take(want));
+    /// A table's rows in its default order: a resource's file, or all of them merged.
+    fn default_sequence(&self, table: &str) -> Option<Sequence<'_>> {
+        if table == zhijian_catalog::SPOT_CHECK_SCHEMA {
+            (self.order.len() == self.rows() as usize).then_some(Sequence::Order(&self.order))
+        } else {
+            self.rows.range_of(table).map(Sequence::Range)
         }
-        let columns: Vec<&str> = order.iter().map(String::as_str).collect();
-        let rows = match self.rows.fetch(&candidates, &columns)? {
-            Some(batch) => batch_to_json(&batch)?,
-            None => return Ok(Vec::new()),
+    }
+
+    /// Where the rows after a keyset cursor's values (product, plan_year, enterprise,
+    /// record_id) start in a sequence in the default order: found by product and year from
+    /// memory, then among the rows equal on those by enterprise and record id read by
+    /// position (a few probes). `None` when the values are not four.
+    fn start_after(&self, seq: &Sequence<'_>, values: &[Value]) -> Result<Option<usize>> {
+        let [product, year, enterprise, record_id] = values else {
+            return Ok(None);
         };
-        let mut keyed: Vec<(Vec<Value>, u32)> = rows
-            .into_iter()
-            .zip(&candidates)
-            .map(|(r, &p)| {
-                (
-                    columns
-                        .iter()
-                        .map(|c| r.get(*c).cloned().unwrap_or(Value::Null))
-                        .collect(),
-                    p,
-                )
-            })
-            .collect();
-        keyed.sort_by(|a, b| {
-            a.0.iter()
-                .zip(&b.0)
-                .map(|(x, y)| ascending_nulls_first(x, y))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        Ok(keyed.into_iter().take(want).map(|k| k.1).collect())
+        let code_value = |column: &index::Codes, p: u32| -> Value {
+            column
+                .values
+                .get(column.at(p as usize) as usize)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let head = |p: u32| {
+            ascending_nulls_first(&code_value(&self.facets[0], p), product)
+                .then_with(|| ascending_nulls_first(&code_value(&self.facets[2], p), year))
+        };
+        let lo = seq.partition_point(|p| head(p).is_lt());
+        let mut hi = seq.partition_point(|p| head(p).is_le());
+        let mut lo = lo;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let p = seq.get(mid);
+            let Some(row) = self
+                .rows
+                .fetch(&[p], &["enterprise", "record_id"])?
+                .map(|b| batch_to_json(&b))
+                .transpose()?
+                .and_then(|rows| rows.into_iter().next())
+            else {
+                return Ok(None);
+            };
+            let get = |f: &str| row.get(f).cloned().unwrap_or(Value::Null);
+            let at_or_before = ascending_nulls_first(&get("enterprise"), enterprise)
+                .then_with(|| ascending_nulls_first(&get("record_id"), record_id))
+                .is_le();
+            if at_or_before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(Some(lo))
     }
 
     /// Pass-rate sums of a spot-check table grouped by product, province or year (the rows

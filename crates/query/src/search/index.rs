@@ -312,6 +312,10 @@ pub struct SearchIndex {
     pub(crate) rows: SpotRows,
     /// Record ids: their keys sorted, and the position of each.
     record_keys: Vec<u32>,
+    /// Every position in the `spot_checks` view's default order (product, plan_year,
+    /// enterprise, record_id; ascending, unknown first): the files' own orders merged, so its
+    /// pages, keyset pages and exports need no sort. Empty when it could not be built.
+    pub(crate) order: Vec<u32>,
     record_pos: Vec<u32>,
 }
 
@@ -638,6 +642,7 @@ impl SearchIndex {
         index.post = post;
         // Facet columns: product, province, year, result.
         index.facets[0] = Codes::new(std::mem::take(&mut codes[product_k]), product_values);
+        let enterprises = std::mem::take(&mut codes[enterprise_k]);
         drop(codes);
         index.facets[1] = Codes::new(province_codes, provinces.json());
         let mut years: Vec<(i64, u32)> = year_ids.into_iter().collect();
@@ -661,6 +666,8 @@ impl SearchIndex {
         (index.record_keys, index.record_pos) = records.into_iter().unzip();
         index.entities = Entities::build(&index, groups, &usccs.values)?;
         drop(usccs);
+        index.order = index.default_order(&enterprises)?;
+        drop(enterprises);
         let mut names: Vec<(u32, String)> = syllable_ids
             .into_iter()
             .map(|(s, id)| (id as u32, s))
@@ -672,6 +679,117 @@ impl SearchIndex {
         index.readings = readings.into_iter().map(|(r, _)| r).collect();
         index.shrink();
         Ok(index)
+    }
+
+    /// The positions in the default order of the `spot_checks` view: the files (each sorted
+    /// so) merged by product, year and enterprise from memory; rows of different files equal
+    /// on those three are put in record id order, read by position.
+    fn default_order(&self, enterprises: &[u32]) -> Result<Vec<u32>> {
+        let (products, years) = (&self.facets[0], &self.facets[2]);
+        let n = self.rows.len() as usize;
+        if enterprises.len() != n || years.values.len() >= 255 || products.values.len() >= 1 << 23 {
+            return Ok(Vec::new());
+        }
+        // Ranks in string order, unknown (null) first at 0.
+        let base = self.base[field_slot(SearchField::Product)];
+        let mut by_value: Vec<u32> = (0..products.values.len() as u32).collect();
+        by_value.sort_by(|&a, &b| self.value(base + a).cmp(self.value(base + b)));
+        let mut product_rank = vec![0u64; products.values.len()];
+        for (r, &code) in by_value.iter().enumerate() {
+            product_rank[code as usize] = r as u64 + 1;
+        }
+        let mut enterprise_rank = vec![0u64; self.entities.by_name.len()];
+        for (r, &local) in self.entities.by_name.iter().enumerate() {
+            enterprise_rank[local as usize] = r as u64 + 1;
+        }
+        let key = |p: u32| -> u64 {
+            let p = p as usize;
+            let product = product_rank
+                .get(products.at(p) as usize)
+                .copied()
+                .unwrap_or(0);
+            let year = years.at(p);
+            let year = if (year as usize) < years.values.len() {
+                u64::from(year) + 1
+            } else {
+                0
+            };
+            let enterprise = enterprise_rank
+                .get(enterprises[p] as usize)
+                .copied()
+                .unwrap_or(0);
+            (product << 40) | (year << 32) | enterprise
+        };
+        // A k-way merge of the files' runs.
+        let mut heads: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u32, u32)>> = self
+            .rows
+            .ranges()
+            .filter(|r| !r.is_empty())
+            .map(|r| std::cmp::Reverse((key(r.start), r.start, r.end)))
+            .collect();
+        let mut order = Vec::with_capacity(n);
+        // Runs of equal keys from more than one file: (start, end) in `order`.
+        let mut ties: Vec<(usize, usize)> = Vec::new();
+        let (mut run_key, mut run_start, mut run_files) = (u64::MAX, 0usize, 0u32);
+        let mut last_end = u32::MAX;
+        while let Some(std::cmp::Reverse((k, p, end))) = heads.pop() {
+            if k != run_key {
+                if run_files > 1 {
+                    ties.push((run_start, order.len()));
+                }
+                (run_key, run_start, run_files) = (k, order.len(), 1);
+            } else if end != last_end {
+                run_files += 1;
+            }
+            last_end = end;
+            order.push(p);
+            if p + 1 < end {
+                heads.push(std::cmp::Reverse((key(p + 1), p + 1, end)));
+            }
+        }
+        if run_files > 1 {
+            ties.push((run_start, order.len()));
+        }
+        // Ties: by record id, a bounded number of rows read at a time.
+        let mut at = 0;
+        while at < ties.len() {
+            let mut take = 0;
+            let mut rows = 0;
+            while at + take < ties.len() && (take == 0 || rows < 1 << 16) {
+                rows += ties[at + take].1 - ties[at + take].0;
+                take += 1;
+            }
+            let spans = &ties[at..at + take];
+            let positions: Vec<u32> = spans
+                .iter()
+                .flat_map(|&(s, e)| order[s..e].iter().copied())
+                .collect();
+            let ids = match self.rows.fetch(&positions, &["record_id"])? {
+                Some(batch) => cast(batch.column(0), &DataType::Utf8)
+                    .map_err(|e| QueryError::Output(e.to_string()))?,
+                None => return Ok(Vec::new()),
+            };
+            let ids = ids.as_string::<i32>();
+            if ids.len() != positions.len() {
+                return Ok(Vec::new());
+            }
+            let mut i = 0;
+            for &(s, e) in spans {
+                let mut span: Vec<(Option<&str>, u32)> = (s..e)
+                    .map(|j| {
+                        let id = text_at(Some(ids), i + j - s);
+                        (id, order[j])
+                    })
+                    .collect();
+                span.sort();
+                for (j, (_, p)) in span.into_iter().enumerate() {
+                    order[s + j] = p;
+                }
+                i += e - s;
+            }
+            at += take;
+        }
+        Ok(order)
     }
 
     /// Gives back what the build reserved and did not use.
@@ -688,6 +806,7 @@ impl SearchIndex {
             &mut self.uscc,
             &mut self.record_pos,
             &mut self.record_keys,
+            &mut self.order,
         ] {
             v.shrink_to_fit();
         }
@@ -760,6 +879,7 @@ impl SearchIndex {
                     + vec_bytes(&self.uscc)
                     + vec_bytes(&self.announced),
             ),
+            ("order", vec_bytes(&self.order)),
             (
                 "record_ids",
                 vec_bytes(&self.record_keys) + vec_bytes(&self.record_pos),
