@@ -1,8 +1,13 @@
 //! What the data API asks of a snapshot: filtered rows (a page with a keyset cursor, or the
 //! whole result as a stream), exact counts, facets and pass-rate statistics.
 
+use datafusion::arrow::array::{Array, AsArray, StringBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use zhijian_catalog::{Catalog, FieldType, SPOT_CHECK_SCHEMA, TableSchema, sort_order};
@@ -629,6 +634,132 @@ pub async fn rows_frame(
         req.order_clause(),
     );
     sql(view, &text).await
+}
+
+/// Rows an ordered export reads per batch.
+const EXPORT_BATCH: usize = 8192;
+
+/// The whole filtered result of a spot-check table in its default order (after the cursor,
+/// up to `_limit`), read by position from the files (see `SearchIndex::read_default_order`):
+/// its schema and a stream of batches fed from a blocking thread through a channel of two,
+/// so reading and the caller's encoding run side by side in constant memory. Lists are
+/// joined into text when `flatten_lists`, as [`rows_frame`] joins them. `None` when the index
+/// is not built, or does not hold the filters or the order: then [`rows_frame`].
+pub fn ordered_rows(
+    view: &SnapshotView,
+    catalog: &Catalog,
+    id: &str,
+    req: &RowsRequest,
+    flatten_lists: bool,
+) -> Result<Option<(SchemaRef, SendableRecordBatchStream)>> {
+    let (_, schema, _) = resolve(catalog, id)?;
+    let (Some(filters), Some(indexes)) = (req.page_filters(), view.indexes_ready()) else {
+        return Ok(None);
+    };
+    let default = sort_order(SPOT_CHECK_SCHEMA, &[]);
+    let default_sort = req.sort.len() == default.len()
+        && req
+            .sort
+            .iter()
+            .zip(&default)
+            .all(|(k, d)| k.field == *d && !k.desc);
+    if !default_sort || !indexes.search.reads_default_order(&req.table, filters) {
+        return Ok(None);
+    }
+    let Some(file_schema) = indexes.search.spot_rows().schema() else {
+        return Ok(None);
+    };
+    let columns: Vec<String> = match &req.fields {
+        Some(f) => f.clone(),
+        None => schema.fields.iter().map(|f| f.name.clone()).collect(),
+    };
+    // Lists to join: (column index, delimiter).
+    let mut joined: Vec<(usize, String)> = Vec::new();
+    let mut fields = Vec::with_capacity(columns.len());
+    for (i, name) in columns.iter().enumerate() {
+        let Ok(f) = file_schema.field_with_name(name) else {
+            return Ok(None);
+        };
+        match schema.field(name) {
+            Some(t) if flatten_lists && t.field_type == FieldType::List => {
+                joined.push((i, t.delimiter.clone().unwrap_or_else(|| ";".into())));
+                fields.push(Field::new(name, DataType::Utf8, true));
+            }
+            _ => fields.push(f.clone()),
+        }
+    }
+    let out_schema: SchemaRef = std::sync::Arc::new(Schema::new(fields));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
+    let filters = filters.to_vec();
+    let table = req.table.clone();
+    let after = req.cursor.as_ref().map(|c| c.values.clone());
+    let limit = req.limit;
+    let batch_schema = out_schema.clone();
+    tokio::task::spawn_blocking(move || {
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let read = indexes.search.read_default_order(
+            &table,
+            &filters,
+            after.as_deref(),
+            limit,
+            &names,
+            EXPORT_BATCH,
+            |batch| {
+                let batch = join_lists(&batch, &joined, &batch_schema)?;
+                // A closed channel means the reader went away: stop.
+                Ok(tx.blocking_send(Ok(batch)).is_ok())
+            },
+        );
+        if let Err(e) = read {
+            let _ = tx.blocking_send(Err(datafusion::error::DataFusionError::External(Box::new(
+                e,
+            ))));
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    Ok(Some((
+        out_schema.clone(),
+        Box::pin(RecordBatchStreamAdapter::new(out_schema, stream)),
+    )))
+}
+
+/// A batch with its list columns at `lists` joined into text by their delimiters (null
+/// items left out, as `array_to_string` does), in `schema`.
+fn join_lists(
+    batch: &RecordBatch,
+    lists: &[(usize, String)],
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    let mut columns = batch.columns().to_vec();
+    for (i, delimiter) in lists {
+        let Some(list) = columns
+            .get(*i)
+            .and_then(|c| c.as_list_opt::<i32>().cloned())
+        else {
+            continue;
+        };
+        let mut out = StringBuilder::with_capacity(list.len(), list.len() * 16);
+        let mut text = String::new();
+        for row in 0..list.len() {
+            if list.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let items = cast(&list.value(row), &DataType::Utf8)
+                .map_err(|e| QueryError::Output(e.to_string()))?;
+            let items = items.as_string::<i32>();
+            text.clear();
+            for item in items.iter().flatten() {
+                if !text.is_empty() {
+                    text.push_str(delimiter);
+                }
+                text.push_str(item);
+            }
+            out.append_value(&text);
+        }
+        columns[*i] = std::sync::Arc::new(out.finish());
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| QueryError::Output(e.to_string()))
 }
 
 /// A facet request: a field, or a date field with a histogram interval.

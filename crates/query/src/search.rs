@@ -876,6 +876,62 @@ impl SearchIndex {
         }
     }
 
+    /// Whether [`Self::read_default_order`] can read a table under these filters.
+    pub fn reads_default_order(&self, table: &str, filters: &[(String, String, String)]) -> bool {
+        self.select(table, filters).is_some() && self.default_sequence(table).is_some()
+    }
+
+    /// Reads the whole result of a spot-check table under `filters` in its default order
+    /// (after a cursor's sort values, if given; at most `limit` rows), `columns` only, in
+    /// batches of up to `batch_rows`, calling `each` until it returns `false`: the files' rows
+    /// read by position and interleaved, no query planned and no sort. `Ok(false)` when the
+    /// index cannot (see [`Self::reads_default_order`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn read_default_order(
+        &self,
+        table: &str,
+        filters: &[(String, String, String)],
+        after: Option<&[Value]>,
+        limit: Option<usize>,
+        columns: &[&str],
+        batch_rows: usize,
+        each: impl FnMut(datafusion::arrow::array::RecordBatch) -> Result<bool>,
+    ) -> Result<bool> {
+        let (Some(sel), Some(seq)) = (self.select(table, filters), self.default_sequence(table))
+        else {
+            return Ok(false);
+        };
+        let start = match after {
+            Some(values) => match self.start_after(&seq, values)? {
+                Some(start) => start,
+                None => return Ok(false),
+            },
+            None => 0,
+        };
+        // Each file's first position after the cursor: its positions rise along the order.
+        let mut lower = vec![u32::MAX; self.rows.file_count()];
+        let mut unseen = lower.len();
+        for i in start..seq.len() {
+            if unseen == 0 {
+                break;
+            }
+            let p = seq.get(i);
+            let slot = &mut lower[self.rows.file_of(p)];
+            if *slot == u32::MAX {
+                *slot = p;
+                unseen -= 1;
+            }
+        }
+        let selected = |p: u32| p >= lower[self.rows.file_of(p)] && sel.passes(p);
+        let order = (start..seq.len())
+            .map(|i| seq.get(i))
+            .filter(|&p| selected(p))
+            .take(limit.unwrap_or(usize::MAX));
+        self.rows
+            .read_ordered(selected, order, columns, batch_rows, each)?;
+        Ok(true)
+    }
+
     /// Where the rows after a keyset cursor's values (product, plan_year, enterprise,
     /// record_id) start in a sequence in the default order: found by product and year from
     /// memory, then among the rows equal on those by enterprise and record id read by

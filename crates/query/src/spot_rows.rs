@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::compute::{concat_batches, interleave_record_batch, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
@@ -95,6 +95,18 @@ impl SpotRows {
             .iter()
             .find(|f| f.table == table)
             .map(|f| f.start..f.start + f.rows)
+    }
+
+    /// The file (its index in manifest order) holding position `p`.
+    pub(crate) fn file_of(&self, p: u32) -> usize {
+        self.files
+            .partition_point(|f| f.start <= p)
+            .saturating_sub(1)
+    }
+
+    /// The number of files.
+    pub(crate) fn file_count(&self) -> usize {
+        self.files.len()
     }
 
     /// The positions of each file's rows, in order.
@@ -201,5 +213,130 @@ impl SpotRows {
             .project(&indices)
             .map(Some)
             .map_err(|e| QueryError::Output(e.to_string()))
+    }
+
+    /// Reads the rows `selected` admits with `columns`, in `order` (every position once, each
+    /// file's positions increasing: a file's order, or the files merged), calling `each` with
+    /// batches of up to `batch_rows` rows until it returns `false`. One reader per file walks
+    /// its selected rows (only their pages are read); their rows are interleaved as `order`
+    /// says, so memory holds a batch per file, whatever the size of the result.
+    pub fn read_ordered(
+        &self,
+        selected: impl Fn(u32) -> bool,
+        order: impl Iterator<Item = u32>,
+        columns: &[&str],
+        batch_rows: usize,
+        mut each: impl FnMut(RecordBatch) -> Result<bool>,
+    ) -> Result<()> {
+        struct Reading {
+            reader: Option<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
+            /// Its current batch (a slot in `slots`) and next row.
+            current: Option<(usize, usize)>,
+        }
+        let mut readings = Vec::with_capacity(self.files.len());
+        for file in &self.files {
+            let mut selectors: Vec<RowSelector> = Vec::new();
+            let mut rows = 0usize;
+            let (mut run, mut run_selected) = (0usize, false);
+            for p in file.start..file.start + file.rows {
+                let s = selected(p);
+                rows += usize::from(s);
+                if s != run_selected && run > 0 {
+                    selectors.push(if run_selected {
+                        RowSelector::select(run)
+                    } else {
+                        RowSelector::skip(run)
+                    });
+                    run = 0;
+                }
+                run_selected = s;
+                run += 1;
+            }
+            if run > 0 {
+                selectors.push(if run_selected {
+                    RowSelector::select(run)
+                } else {
+                    RowSelector::skip(run)
+                });
+            }
+            let reader = if rows == 0 {
+                None
+            } else {
+                Some(
+                    Self::builder(file, columns)?
+                        .with_row_selection(RowSelection::from(selectors))
+                        .with_batch_size(batch_rows.clamp(1, 8192))
+                        .build()
+                        .map_err(|e| unreadable(&file.path, e))?,
+                )
+            };
+            readings.push(Reading {
+                reader,
+                current: None,
+            });
+        }
+        let mut slots: Vec<RecordBatch> = Vec::new();
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(batch_rows);
+        let mut emit = |slots: &mut Vec<RecordBatch>,
+                        picks: &mut Vec<(usize, usize)>,
+                        readings: &mut Vec<Reading>|
+         -> Result<bool> {
+            if picks.is_empty() {
+                return Ok(true);
+            }
+            let refs: Vec<&RecordBatch> = slots.iter().collect();
+            let batch = interleave_record_batch(&refs, picks)
+                .map_err(|e| QueryError::Output(e.to_string()))?;
+            // The reader gives columns in file order: back to the order asked for.
+            let indices: Vec<usize> = columns
+                .iter()
+                .filter_map(|c| batch.schema().index_of(c).ok())
+                .collect();
+            let batch = batch
+                .project(&indices)
+                .map_err(|e| QueryError::Output(e.to_string()))?;
+            picks.clear();
+            // Keep only the batches still being read, renumbered.
+            let mut kept = Vec::new();
+            for r in readings.iter_mut() {
+                if let Some((slot, row)) = r.current {
+                    kept.push(slots[slot].clone());
+                    r.current = Some((kept.len() - 1, row));
+                }
+            }
+            *slots = kept;
+            each(batch)
+        };
+        for p in order.filter(|&p| selected(p)) {
+            let f = self.file_of(p);
+            let Some(r) = readings.get_mut(f) else {
+                continue;
+            };
+            let exhausted = match r.current {
+                Some((slot, row)) => row >= slots[slot].num_rows(),
+                None => true,
+            };
+            if exhausted {
+                let next = r.reader.as_mut().and_then(Iterator::next);
+                let Some(batch) = next else {
+                    return Err(unreadable(
+                        &self.files[f].path,
+                        "fewer rows than the index selected",
+                    ));
+                };
+                let batch = batch.map_err(|e| unreadable(&self.files[f].path, e))?;
+                slots.push(batch);
+                r.current = Some((slots.len() - 1, 0));
+            }
+            if let Some((slot, row)) = r.current.as_mut() {
+                picks.push((*slot, *row));
+                *row += 1;
+            }
+            if picks.len() >= batch_rows && !emit(&mut slots, &mut picks, &mut readings)? {
+                return Ok(());
+            }
+        }
+        emit(&mut slots, &mut picks, &mut readings)?;
+        Ok(())
     }
 }

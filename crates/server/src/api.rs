@@ -12,7 +12,7 @@ use zhijian_query::api::{self as q, RowsRequest};
 use zhijian_query::{QueryError, SnapshotView};
 
 use crate::AppState;
-use crate::encode::{Format, stream_response, xlsx_response};
+use crate::encode::{Format, Source, stream_response, xlsx_response};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
 type Params = Query<Vec<(String, String)>>;
@@ -277,10 +277,24 @@ pub async fn rows(
             xlsx_response(df, schema, &filename).await
         }
         other => {
-            let df = q::rows_frame(&view, &app.catalog, &id, &req, other == Format::Csv).await?;
+            let flatten = other == Format::Csv;
+            // Text formats in the default order read by position when the index holds the
+            // filters; Parquet and Arrow keep the query's column types.
+            let ordered = match other {
+                Format::Csv | Format::Ndjson => {
+                    q::ordered_rows(&view, &app.catalog, &id, &req, flatten)?
+                }
+                _ => None,
+            };
+            let source = match ordered {
+                Some((schema, stream)) => Source::Batches(schema, stream),
+                None => {
+                    Source::Frame(q::rows_frame(&view, &app.catalog, &id, &req, flatten).await?)
+                }
+            };
             let permit = app.stream_slots.clone().acquire_owned().await.ok();
             Ok(stream_response(
-                df,
+                source,
                 other,
                 &filename,
                 flag(&params, "_bom"),

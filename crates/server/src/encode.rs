@@ -12,6 +12,7 @@ use bytes::Bytes;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
@@ -248,17 +249,42 @@ fn arrow_csv_header(names: &[&str]) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Streams the whole result of `df` in `format`; `permit` (a concurrency slot) is held until
-/// the last byte is sent or the client goes away.
+/// Where a streamed result comes from.
+pub enum Source {
+    /// A query, run when the body is first polled.
+    Frame(DataFrame),
+    /// Batches already flowing (rows read by position from the search index), with their
+    /// schema.
+    Batches(SchemaRef, SendableRecordBatchStream),
+}
+
+impl Source {
+    fn schema(&self) -> SchemaRef {
+        match self {
+            Self::Frame(df) => Arc::new(df.schema().as_arrow().clone()),
+            Self::Batches(schema, _) => schema.clone(),
+        }
+    }
+
+    async fn stream(self) -> datafusion::error::Result<SendableRecordBatchStream> {
+        match self {
+            Self::Frame(df) => df.execute_stream().await,
+            Self::Batches(_, stream) => Ok(stream),
+        }
+    }
+}
+
+/// Streams the whole result of `source` in `format`; `permit` (a concurrency slot) is held
+/// until the last byte is sent or the client goes away.
 pub fn stream_response<P: Send + 'static>(
-    df: DataFrame,
+    source: Source,
     format: Format,
     filename: &str,
     bom: bool,
     permit: P,
 ) -> Response {
     stream_with_deadline(
-        df,
+        source,
         format,
         filename,
         bom,
@@ -272,7 +298,7 @@ pub fn stream_response<P: Send + 'static>(
 /// As [`stream_response`], ending the body with an error if `deadline` passes first (the
 /// query is then cancelled).
 pub fn stream_with_deadline<P: Send + 'static>(
-    df: DataFrame,
+    source: Source,
     format: Format,
     filename: &str,
     bom: bool,
@@ -283,7 +309,7 @@ pub fn stream_with_deadline<P: Send + 'static>(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let encoding = runtime.spawn(async move {
         let _permit = permit;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let schema = source.schema();
         let run = async {
             let mut encoder = Encoder::new(format, &schema)?;
             if bom && format == Format::Csv {
@@ -291,7 +317,7 @@ pub fn stream_with_deadline<P: Send + 'static>(
                     .await
                     .map_err(other)?;
             }
-            let mut stream = df.execute_stream().await.map_err(other)?;
+            let mut stream = source.stream().await.map_err(other)?;
             loop {
                 let next = match deadline {
                     Some(d) => tokio::time::timeout_at(d, stream.next())

@@ -22,7 +22,7 @@ use zhijian_query::sql::{SqlLimits, plan_public};
 
 use crate::AppState;
 use crate::api::encode_query;
-use crate::encode::{Format, stream_with_deadline};
+use crate::encode::{Format, Source, stream_with_deadline};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
 /// JSON results hold at most this many rows unless `limit` asks for fewer (or up to
@@ -284,7 +284,7 @@ pub(crate) async fn run(
             Ok(QueryOutcome::Stream(df)) => {
                 // The stream is encoded on this runtime, so the slot is held to the end.
                 let (response, encoding) = stream_with_deadline(
-                    df,
+                    Source::Frame(df),
                     format,
                     "query",
                     false,
