@@ -20,7 +20,14 @@ use datafusion::parquet::arrow::arrow_reader::{
 };
 use datafusion::parquet::file::metadata::PageIndexPolicy;
 
+use std::sync::Mutex;
+
+use datafusion::arrow::error::ArrowError;
+
 use crate::error::{QueryError, Result};
+
+/// Threads decoding the files of an ordered read.
+const DECODERS: usize = 2;
 
 /// One spot-check file.
 #[derive(Debug)]
@@ -218,8 +225,9 @@ impl SpotRows {
     /// Reads the rows `selected` admits with `columns`, in `order` (every position once, each
     /// file's positions increasing: a file's order, or the files merged), calling `each` with
     /// batches of up to `batch_rows` rows until it returns `false`. One reader per file walks
-    /// its selected rows (only their pages are read); their rows are interleaved as `order`
-    /// says, so memory holds a batch per file, whatever the size of the result.
+    /// its selected rows (only their pages are read); two threads decode the next batch of
+    /// each file ahead of need, and the rows are interleaved here as `order` says: memory holds
+    /// two batches per file, whatever the size of the result.
     pub fn read_ordered(
         &self,
         selected: impl Fn(u32) -> bool,
@@ -228,19 +236,16 @@ impl SpotRows {
         batch_rows: usize,
         mut each: impl FnMut(RecordBatch) -> Result<bool>,
     ) -> Result<()> {
-        struct Reading {
-            reader: Option<datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
-            /// Its current batch (a slot in `slots`) and next row.
-            current: Option<(usize, usize)>,
-        }
-        let mut readings = Vec::with_capacity(self.files.len());
+        type Reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+        type Decoded = Option<std::result::Result<RecordBatch, ArrowError>>;
+        let mut readers: Vec<Mutex<Option<Reader>>> = Vec::with_capacity(self.files.len());
         for file in &self.files {
             let mut selectors: Vec<RowSelector> = Vec::new();
-            let mut rows = 0usize;
+            let mut any = false;
             let (mut run, mut run_selected) = (0usize, false);
             for p in file.start..file.start + file.rows {
                 let s = selected(p);
-                rows += usize::from(s);
+                any |= s;
                 if s != run_selected && run > 0 {
                     selectors.push(if run_selected {
                         RowSelector::select(run)
@@ -259,9 +264,7 @@ impl SpotRows {
                     RowSelector::skip(run)
                 });
             }
-            let reader = if rows == 0 {
-                None
-            } else {
+            let reader = if any {
                 Some(
                     Self::builder(file, columns)?
                         .with_row_selection(RowSelection::from(selectors))
@@ -269,74 +272,107 @@ impl SpotRows {
                         .build()
                         .map_err(|e| unreadable(&file.path, e))?,
                 )
+            } else {
+                None
             };
-            readings.push(Reading {
-                reader,
-                current: None,
-            });
+            readers.push(Mutex::new(reader));
         }
-        let mut slots: Vec<RecordBatch> = Vec::new();
-        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(batch_rows);
-        let mut emit = |slots: &mut Vec<RecordBatch>,
-                        picks: &mut Vec<(usize, usize)>,
-                        readings: &mut Vec<Reading>|
-         -> Result<bool> {
-            if picks.is_empty() {
-                return Ok(true);
+        let files = readers.len();
+        let (ask, asked) = std::sync::mpsc::channel::<usize>();
+        let asked = Mutex::new(asked);
+        let (mut give, mut given) = (Vec::with_capacity(files), Vec::with_capacity(files));
+        for _ in 0..files {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(1);
+            give.push(tx);
+            given.push(rx);
+        }
+        std::thread::scope(|scope| {
+            // Decoders: each request names a file, whose next batch goes back on its own
+            // channel (one request per file at a time, so a send never waits).
+            for _ in 0..DECODERS {
+                let (readers, asked, give) = (&readers, &asked, &give);
+                scope.spawn(move || {
+                    loop {
+                        let next = asked
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|r| r.recv().map_err(|_| ()));
+                        let Ok(f) = next else {
+                            break;
+                        };
+                        let batch = match readers[f].lock() {
+                            Ok(mut r) => r.as_mut().and_then(Iterator::next),
+                            Err(_) => None,
+                        };
+                        let _ = give[f].send(batch);
+                    }
+                });
             }
-            let refs: Vec<&RecordBatch> = slots.iter().collect();
-            let batch = interleave_record_batch(&refs, picks)
-                .map_err(|e| QueryError::Output(e.to_string()))?;
-            // The reader gives columns in file order: back to the order asked for.
-            let indices: Vec<usize> = columns
-                .iter()
-                .filter_map(|c| batch.schema().index_of(c).ok())
-                .collect();
-            let batch = batch
-                .project(&indices)
-                .map_err(|e| QueryError::Output(e.to_string()))?;
-            picks.clear();
-            // Keep only the batches still being read, renumbered.
-            let mut kept = Vec::new();
-            for r in readings.iter_mut() {
-                if let Some((slot, row)) = r.current {
-                    kept.push(slots[slot].clone());
-                    r.current = Some((kept.len() - 1, row));
+            let ask = ask;
+            for (f, r) in readers.iter().enumerate() {
+                if r.lock().is_ok_and(|r| r.is_some()) {
+                    let _ = ask.send(f);
                 }
             }
-            *slots = kept;
-            each(batch)
-        };
-        for p in order.filter(|&p| selected(p)) {
-            let f = self.file_of(p);
-            let Some(r) = readings.get_mut(f) else {
-                continue;
+            // Per file: its current batch (a slot in `slots`) and next row.
+            let mut current: Vec<Option<(usize, usize)>> = vec![None; files];
+            let mut slots: Vec<RecordBatch> = Vec::new();
+            let mut picks: Vec<(usize, usize)> = Vec::with_capacity(batch_rows);
+            let mut emit = |slots: &mut Vec<RecordBatch>,
+                            picks: &mut Vec<(usize, usize)>,
+                            current: &mut Vec<Option<(usize, usize)>>|
+             -> Result<bool> {
+                if picks.is_empty() {
+                    return Ok(true);
+                }
+                let refs: Vec<&RecordBatch> = slots.iter().collect();
+                let batch = interleave_record_batch(&refs, picks)
+                    .map_err(|e| QueryError::Output(e.to_string()))?;
+                // The readers give columns in file order: back to the order asked for.
+                let indices: Vec<usize> = columns
+                    .iter()
+                    .filter_map(|c| batch.schema().index_of(c).ok())
+                    .collect();
+                let batch = batch
+                    .project(&indices)
+                    .map_err(|e| QueryError::Output(e.to_string()))?;
+                picks.clear();
+                // Keep only the batches still being read, renumbered.
+                let mut kept = Vec::new();
+                for c in current.iter_mut().flatten() {
+                    kept.push(slots[c.0].clone());
+                    c.0 = kept.len() - 1;
+                }
+                *slots = kept;
+                each(batch)
             };
-            let exhausted = match r.current {
-                Some((slot, row)) => row >= slots[slot].num_rows(),
-                None => true,
-            };
-            if exhausted {
-                let next = r.reader.as_mut().and_then(Iterator::next);
-                let Some(batch) = next else {
-                    return Err(unreadable(
-                        &self.files[f].path,
-                        "fewer rows than the index selected",
-                    ));
+            for p in order.filter(|&p| selected(p)) {
+                let f = self.file_of(p);
+                let exhausted = match current.get(f) {
+                    Some(Some((slot, row))) => *row >= slots[*slot].num_rows(),
+                    Some(None) => true,
+                    None => continue,
                 };
-                let batch = batch.map_err(|e| unreadable(&self.files[f].path, e))?;
-                slots.push(batch);
-                r.current = Some((slots.len() - 1, 0));
+                if exhausted {
+                    let fewer =
+                        || unreadable(&self.files[f].path, "fewer rows than the index selected");
+                    let batch = given[f].recv().map_err(|_| fewer())?.ok_or_else(fewer)?;
+                    let batch = batch.map_err(|e| unreadable(&self.files[f].path, e))?;
+                    // The one after, decoded while this one is read.
+                    let _ = ask.send(f);
+                    slots.push(batch);
+                    current[f] = Some((slots.len() - 1, 0));
+                }
+                if let Some((slot, row)) = current[f].as_mut() {
+                    picks.push((*slot, *row));
+                    *row += 1;
+                }
+                if picks.len() >= batch_rows && !emit(&mut slots, &mut picks, &mut current)? {
+                    return Ok(());
+                }
             }
-            if let Some((slot, row)) = r.current.as_mut() {
-                picks.push((*slot, *row));
-                *row += 1;
-            }
-            if picks.len() >= batch_rows && !emit(&mut slots, &mut picks, &mut readings)? {
-                return Ok(());
-            }
-        }
-        emit(&mut slots, &mut picks, &mut readings)?;
-        Ok(())
+            emit(&mut slots, &mut picks, &mut current)?;
+            Ok(())
+        })
     }
 }

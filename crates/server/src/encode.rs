@@ -142,6 +142,8 @@ enum Encoder {
     Ndjson,
     Csv {
         header_done: bool,
+        /// The bytes of the last batch: the next one's buffer is sized from it.
+        last: usize,
     },
     Parquet(Box<ArrowWriter<Shared>>, Shared),
     Arrow(
@@ -158,7 +160,10 @@ impl Encoder {
     fn new(format: Format, schema: &SchemaRef) -> std::io::Result<Self> {
         Ok(match format {
             Format::Ndjson | Format::Json | Format::Xlsx => Self::Ndjson,
-            Format::Csv => Self::Csv { header_done: false },
+            Format::Csv => Self::Csv {
+                header_done: false,
+                last: 0,
+            },
             Format::Parquet => {
                 let buf = Shared::default();
                 let props = WriterProperties::builder()
@@ -187,15 +192,17 @@ impl Encoder {
                 w.finish().map_err(other)?;
                 Ok(out)
             }
-            Self::Csv { header_done } => {
-                let mut out = Vec::new();
-                {
-                    let mut w = arrow_csv::WriterBuilder::new()
-                        .with_header(!*header_done)
-                        .build(&mut out);
-                    w.write(batch).map_err(other)?;
+            Self::Csv { header_done, last } => {
+                let mut out = Vec::with_capacity(*last + *last / 8);
+                if !*header_done {
+                    let schema = batch.schema();
+                    let names: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    crate::csv::header(&names, &mut out);
+                    *header_done = true;
                 }
-                *header_done = true;
+                crate::csv::rows(batch, &mut out)?;
+                *last = out.len();
                 Ok(out)
             }
             Self::Parquet(w, buf) => {
@@ -212,15 +219,15 @@ impl Encoder {
     fn finish(self, schema: &SchemaRef) -> std::io::Result<Vec<u8>> {
         match self {
             Self::Ndjson => Ok(Vec::new()),
-            Self::Csv { header_done } => {
+            Self::Csv { header_done, .. } => {
                 if header_done {
                     return Ok(Vec::new());
                 }
                 // An empty result still has its header line.
                 let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                let mut w = arrow_csv_header(&names);
-                w.push(b'\n');
-                Ok(w)
+                let mut out = Vec::new();
+                crate::csv::header(&names, &mut out);
+                Ok(out)
             }
             Self::Parquet(w, buf) => {
                 w.close().map_err(other)?;
@@ -232,21 +239,6 @@ impl Encoder {
             }
         }
     }
-}
-
-fn arrow_csv_header(names: &[&str]) -> Vec<u8> {
-    names
-        .iter()
-        .map(|n| {
-            if n.contains([',', '"', '\n']) {
-                format!("\"{}\"", n.replace('"', "\"\""))
-            } else {
-                (*n).to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-        .into_bytes()
 }
 
 /// Where a streamed result comes from.

@@ -8,6 +8,7 @@
 //! on its own port ([`flight`]) under the same SQL guard, and usage counts ([`usage`]).
 
 pub mod api;
+mod csv;
 pub mod encode;
 pub mod error;
 pub mod files;
