@@ -6,8 +6,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
-use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use zhijian_catalog::{Catalog, FieldType, SPOT_CHECK_SCHEMA, TableSchema, sort_order};
@@ -640,18 +638,70 @@ pub async fn rows_frame(
 const EXPORT_BATCH: usize = 8192;
 
 /// The whole filtered result of a spot-check table in its default order (after the cursor,
-/// up to `_limit`), read by position from the files (see `SearchIndex::read_default_order`):
-/// its schema and a stream of batches fed from a blocking thread through a channel of two,
-/// so reading and the caller's encoding run side by side in constant memory. Lists are
-/// joined into text when `flatten_lists`, as [`rows_frame`] joins them. `None` when the index
-/// is not built, or does not hold the filters or the order: then [`rows_frame`].
+/// up to `_limit`), to be read by position from the files: see [`OrderedRows::read`].
+pub struct OrderedRows {
+    /// The schema of the rows read (lists as text when they are joined).
+    pub schema: SchemaRef,
+    indexes: std::sync::Arc<crate::search::Indexes>,
+    table: String,
+    filters: Vec<(String, String, String)>,
+    after: Option<Vec<Value>>,
+    limit: Option<usize>,
+    columns: Vec<String>,
+    /// Lists to join: (column index, delimiter).
+    joined: Vec<(usize, String)>,
+}
+
+impl OrderedRows {
+    /// Reads the rows (blocking: call it off the async workers), calling `each` with the
+    /// batches read so far and which row of which comes next, up to 8,192 rows at a time,
+    /// until it returns `false` (see `SpotRows::read_ordered`). Lists are joined into text
+    /// as [`rows_frame`] joins them, on the decoding threads.
+    pub fn read(
+        &self,
+        each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
+    ) -> Result<()> {
+        let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
+        let prepare = |batch: RecordBatch| join_lists(&batch, &self.joined, &self.schema);
+        let read = self.indexes.search.read_default_order(
+            &self.table,
+            &self.filters,
+            self.after.as_deref(),
+            self.limit,
+            &names,
+            EXPORT_BATCH,
+            &prepare,
+            each,
+        )?;
+        if read {
+            Ok(())
+        } else {
+            Err(QueryError::Output(
+                "the index no longer reads these rows in order".into(),
+            ))
+        }
+    }
+}
+
+/// The rows of [`OrderedRows`] as one batch per call of its `each`: the picked rows copied out
+/// of the batches read.
+pub fn picked_batch(slots: &[RecordBatch], picks: &[(usize, usize)]) -> Result<RecordBatch> {
+    let refs: Vec<&RecordBatch> = slots.iter().collect();
+    datafusion::arrow::compute::interleave_record_batch(&refs, picks)
+        .map_err(|e| QueryError::Output(e.to_string()))
+}
+
+/// The whole filtered result of a spot-check table in its default order, read by position,
+/// when the index is built and holds the filters and the order (else `None`: then
+/// [`rows_frame`]). Lists are joined into text when `flatten_lists`, as [`rows_frame`] joins
+/// them.
 pub fn ordered_rows(
     view: &SnapshotView,
     catalog: &Catalog,
     id: &str,
     req: &RowsRequest,
     flatten_lists: bool,
-) -> Result<Option<(SchemaRef, SendableRecordBatchStream)>> {
+) -> Result<Option<OrderedRows>> {
     let (_, schema, _) = resolve(catalog, id)?;
     let (Some(filters), Some(indexes)) = (req.page_filters(), view.indexes_ready()) else {
         return Ok(None);
@@ -673,7 +723,6 @@ pub fn ordered_rows(
         Some(f) => f.clone(),
         None => schema.fields.iter().map(|f| f.name.clone()).collect(),
     };
-    // Lists to join: (column index, delimiter).
     let mut joined: Vec<(usize, String)> = Vec::new();
     let mut fields = Vec::with_capacity(columns.len());
     for (i, name) in columns.iter().enumerate() {
@@ -688,39 +737,16 @@ pub fn ordered_rows(
             _ => fields.push(f.clone()),
         }
     }
-    let out_schema: SchemaRef = std::sync::Arc::new(Schema::new(fields));
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<datafusion::error::Result<RecordBatch>>(2);
-    let filters = filters.to_vec();
-    let table = req.table.clone();
-    let after = req.cursor.as_ref().map(|c| c.values.clone());
-    let limit = req.limit;
-    let batch_schema = out_schema.clone();
-    tokio::task::spawn_blocking(move || {
-        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let read = indexes.search.read_default_order(
-            &table,
-            &filters,
-            after.as_deref(),
-            limit,
-            &names,
-            EXPORT_BATCH,
-            |batch| {
-                let batch = join_lists(&batch, &joined, &batch_schema)?;
-                // A closed channel means the reader went away: stop.
-                Ok(tx.blocking_send(Ok(batch)).is_ok())
-            },
-        );
-        if let Err(e) = read {
-            let _ = tx.blocking_send(Err(datafusion::error::DataFusionError::External(Box::new(
-                e,
-            ))));
-        }
-    });
-    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Ok(Some((
-        out_schema.clone(),
-        Box::pin(RecordBatchStreamAdapter::new(out_schema, stream)),
-    )))
+    Ok(Some(OrderedRows {
+        schema: std::sync::Arc::new(Schema::new(fields)),
+        indexes,
+        table: req.table.clone(),
+        filters: filters.to_vec(),
+        after: req.cursor.as_ref().map(|c| c.values.clone()),
+        limit: req.limit,
+        columns,
+        joined,
+    }))
 }
 
 /// A batch with its list columns at `lists` joined into text by their delimiters (null

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use serde_json::{Map, Value, json};
 
 use crate::api::{RowsRequest, batch_to_json, json_rows, wilson};
@@ -882,10 +883,11 @@ impl SearchIndex {
     }
 
     /// Reads the whole result of a spot-check table under `filters` in its default order
-    /// (after a cursor's sort values, if given; at most `limit` rows), `columns` only, in
-    /// batches of up to `batch_rows`, calling `each` until it returns `false`: the files' rows
-    /// read by position and interleaved, no query planned and no sort. `Ok(false)` when the
-    /// index cannot (see [`Self::reads_default_order`]).
+    /// (after a cursor's sort values, if given; at most `limit` rows), `columns` only, up to
+    /// `batch_rows` at a time, calling `each` until it returns `false` (see
+    /// [`crate::spot_rows::SpotRows::read_ordered`]): the files' rows read by position in the merged order, no
+    /// query planned and no sort. `Ok(false)` when the index cannot (see
+    /// [`Self::reads_default_order`]).
     #[allow(clippy::too_many_arguments)]
     pub fn read_default_order(
         &self,
@@ -895,7 +897,8 @@ impl SearchIndex {
         limit: Option<usize>,
         columns: &[&str],
         batch_rows: usize,
-        each: impl FnMut(datafusion::arrow::array::RecordBatch) -> Result<bool>,
+        prepare: &(dyn Fn(RecordBatch) -> Result<RecordBatch> + Sync),
+        each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<bool> {
         let (Some(sel), Some(seq)) = (self.select(table, filters), self.default_sequence(table))
         else {
@@ -928,7 +931,7 @@ impl SearchIndex {
             .filter(|&p| selected(p))
             .take(limit.unwrap_or(usize::MAX));
         self.rows
-            .read_ordered(selected, order, columns, batch_rows, each)?;
+            .read_ordered(selected, order, columns, batch_rows, prepare, each)?;
         Ok(true)
     }
 

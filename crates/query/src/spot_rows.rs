@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{concat_batches, interleave_record_batch, take_record_batch};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
@@ -21,8 +21,6 @@ use datafusion::parquet::arrow::arrow_reader::{
 use datafusion::parquet::file::metadata::PageIndexPolicy;
 
 use std::sync::Mutex;
-
-use datafusion::arrow::error::ArrowError;
 
 use crate::error::{QueryError, Result};
 
@@ -224,20 +222,23 @@ impl SpotRows {
 
     /// Reads the rows `selected` admits with `columns`, in `order` (every position once, each
     /// file's positions increasing: a file's order, or the files merged), calling `each` with
-    /// batches of up to `batch_rows` rows until it returns `false`. One reader per file walks
-    /// its selected rows (only their pages are read); two threads decode the next batch of
-    /// each file ahead of need, and the rows are interleaved here as `order` says: memory holds
-    /// two batches per file, whatever the size of the result.
+    /// up to `batch_rows` rows at a time until it returns `false`: the batches read so far
+    /// (each passed through `prepare` first, columns in the order asked for) and which row of
+    /// which batch comes next, so the caller writes the rows in order without copying them
+    /// into one batch. One reader per file walks its selected rows (only their pages are
+    /// read); two threads decode and prepare the next batch of each file ahead of need: memory
+    /// holds two batches per file, whatever the size of the result.
     pub fn read_ordered(
         &self,
         selected: impl Fn(u32) -> bool,
         order: impl Iterator<Item = u32>,
         columns: &[&str],
         batch_rows: usize,
-        mut each: impl FnMut(RecordBatch) -> Result<bool>,
+        prepare: &(dyn Fn(RecordBatch) -> Result<RecordBatch> + Sync),
+        mut each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<()> {
         type Reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
-        type Decoded = Option<std::result::Result<RecordBatch, ArrowError>>;
+        type Decoded = Option<Result<RecordBatch>>;
         let mut readers: Vec<Mutex<Option<Reader>>> = Vec::with_capacity(self.files.len());
         for file in &self.files {
             let mut selectors: Vec<RowSelector> = Vec::new();
@@ -304,6 +305,19 @@ impl SpotRows {
                             Ok(mut r) => r.as_mut().and_then(Iterator::next),
                             Err(_) => None,
                         };
+                        let path = &self.files[f].path;
+                        let batch = batch.map(|b| {
+                            let b = b.map_err(|e| unreadable(path, e))?;
+                            // The reader gives columns in file order: back to the order asked.
+                            let indices: Vec<usize> = columns
+                                .iter()
+                                .filter_map(|c| b.schema().index_of(c).ok())
+                                .collect();
+                            let b = b
+                                .project(&indices)
+                                .map_err(|e| QueryError::Output(e.to_string()))?;
+                            prepare(b)
+                        });
                         let _ = give[f].send(batch);
                     }
                 });
@@ -325,17 +339,7 @@ impl SpotRows {
                 if picks.is_empty() {
                     return Ok(true);
                 }
-                let refs: Vec<&RecordBatch> = slots.iter().collect();
-                let batch = interleave_record_batch(&refs, picks)
-                    .map_err(|e| QueryError::Output(e.to_string()))?;
-                // The readers give columns in file order: back to the order asked for.
-                let indices: Vec<usize> = columns
-                    .iter()
-                    .filter_map(|c| batch.schema().index_of(c).ok())
-                    .collect();
-                let batch = batch
-                    .project(&indices)
-                    .map_err(|e| QueryError::Output(e.to_string()))?;
+                let go_on = each(slots, picks)?;
                 picks.clear();
                 // Keep only the batches still being read, renumbered.
                 let mut kept = Vec::new();
@@ -344,7 +348,7 @@ impl SpotRows {
                     c.0 = kept.len() - 1;
                 }
                 *slots = kept;
-                each(batch)
+                Ok(go_on)
             };
             for p in order.filter(|&p| selected(p)) {
                 let f = self.file_of(p);
@@ -356,8 +360,7 @@ impl SpotRows {
                 if exhausted {
                     let fewer =
                         || unreadable(&self.files[f].path, "fewer rows than the index selected");
-                    let batch = given[f].recv().map_err(|_| fewer())?.ok_or_else(fewer)?;
-                    let batch = batch.map_err(|e| unreadable(&self.files[f].path, e))?;
+                    let batch = given[f].recv().map_err(|_| fewer())?.ok_or_else(fewer)??;
                     // The one after, decoded while this one is read.
                     let _ = ask.send(f);
                     slots.push(batch);

@@ -287,7 +287,7 @@ pub async fn rows(
                 _ => None,
             };
             let source = match ordered {
-                Some((schema, stream)) => Source::Batches(schema, stream),
+                Some(rows) => Source::Ordered(rows),
                 None => {
                     Source::Frame(q::rows_frame(&view, &app.catalog, &id, &req, flatten).await?)
                 }

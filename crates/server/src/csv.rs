@@ -59,7 +59,15 @@ pub fn header(names: &[&str], out: &mut Vec<u8>) {
 
 /// Appends the rows of `batch`.
 pub fn rows(batch: &RecordBatch, out: &mut Vec<u8>) -> std::io::Result<()> {
-    let options = FormatOptions::default().with_null("");
+    let picks: Vec<(usize, usize)> = (0..batch.num_rows()).map(|r| (0, r)).collect();
+    picked(std::slice::from_ref(batch), &picks, out)
+}
+
+/// The columns of one batch, as they are written.
+fn columns<'a>(
+    batch: &'a RecordBatch,
+    options: &'a FormatOptions<'a>,
+) -> std::io::Result<Vec<Column<'a>>> {
     let mut columns = Vec::with_capacity(batch.num_columns());
     for a in batch.columns() {
         columns.push(match a.data_type() {
@@ -72,13 +80,30 @@ pub fn rows(batch: &RecordBatch, out: &mut Vec<u8>) -> std::io::Result<()> {
                 )));
             }
             _ => Column::Other(
-                ArrayFormatter::try_new(a.as_ref(), &options).map_err(std::io::Error::other)?,
+                ArrayFormatter::try_new(a.as_ref(), options).map_err(std::io::Error::other)?,
             ),
         });
     }
-    let single = columns.len() == 1;
+    Ok(columns)
+}
+
+/// Appends rows picked from batches of one schema: row `r` of batch `b` for each `(b, r)`, in
+/// that order (the rows of an ordered read, written without copying them into one batch).
+pub fn picked(
+    batches: &[RecordBatch],
+    picks: &[(usize, usize)],
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let options = FormatOptions::default().with_null("");
+    let columns: Vec<Vec<Column>> = batches
+        .iter()
+        .map(|b| columns(b, &options))
+        .collect::<std::io::Result<_>>()?;
     let mut scratch = String::new();
-    for row in 0..batch.num_rows() {
+    for &(b, row) in picks {
+        let Some(columns) = columns.get(b) else {
+            return Err(std::io::Error::other(format!("no batch {b} to pick from")));
+        };
         let start = out.len();
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {
@@ -108,7 +133,7 @@ pub fn rows(batch: &RecordBatch, out: &mut Vec<u8>) -> std::io::Result<()> {
             }
         }
         // A record of one empty field is written as `""`, or it would read as no record.
-        if single && out.len() == start {
+        if columns.len() == 1 && out.len() == start {
             out.extend_from_slice(b"\"\"");
         }
         out.push(b'\n');

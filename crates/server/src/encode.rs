@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use bytes::Bytes;
+use datafusion::arrow::array::RecordBatch as Batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
@@ -216,6 +217,30 @@ impl Encoder {
         }
     }
 
+    /// Rows picked from batches (an ordered read): CSV writes them where they are; other
+    /// formats copy them into one batch first.
+    fn picked(&mut self, batches: &[Batch], picks: &[(usize, usize)]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::Csv { header_done, last } => {
+                let mut out = Vec::with_capacity(*last + *last / 8);
+                if !*header_done && let Some(first) = batches.first() {
+                    let schema = first.schema();
+                    let names: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    crate::csv::header(&names, &mut out);
+                    *header_done = true;
+                }
+                crate::csv::picked(batches, picks, &mut out)?;
+                *last = out.len();
+                Ok(out)
+            }
+            _ => {
+                let batch = zhijian_query::api::picked_batch(batches, picks).map_err(other)?;
+                self.batch(&batch)
+            }
+        }
+    }
+
     fn finish(self, schema: &SchemaRef) -> std::io::Result<Vec<u8>> {
         match self {
             Self::Ndjson => Ok(Vec::new()),
@@ -245,23 +270,25 @@ impl Encoder {
 pub enum Source {
     /// A query, run when the body is first polled.
     Frame(DataFrame),
-    /// Batches already flowing (rows read by position from the search index), with their
-    /// schema.
-    Batches(SchemaRef, SendableRecordBatchStream),
+    /// Rows read by position from the files in the default order (blocking reads, encoded
+    /// on the reading thread as they are picked).
+    Ordered(zhijian_query::api::OrderedRows),
 }
 
 impl Source {
     fn schema(&self) -> SchemaRef {
         match self {
             Self::Frame(df) => Arc::new(df.schema().as_arrow().clone()),
-            Self::Batches(schema, _) => schema.clone(),
+            Self::Ordered(rows) => rows.schema.clone(),
         }
     }
 
     async fn stream(self) -> datafusion::error::Result<SendableRecordBatchStream> {
         match self {
             Self::Frame(df) => df.execute_stream().await,
-            Self::Batches(_, stream) => Ok(stream),
+            Self::Ordered(_) => Err(datafusion::error::DataFusionError::Internal(
+                "ordered rows are read, not streamed".into(),
+            )),
         }
     }
 }
@@ -302,37 +329,60 @@ pub fn stream_with_deadline<P: Send + 'static>(
     let encoding = runtime.spawn(async move {
         let _permit = permit;
         let schema = source.schema();
-        let run = async {
-            let mut encoder = Encoder::new(format, &schema)?;
-            if bom && format == Format::Csv {
-                tx.send(Ok(Bytes::from_static(b"\xEF\xBB\xBF")))
-                    .await
-                    .map_err(other)?;
-            }
-            let mut stream = source.stream().await.map_err(other)?;
-            loop {
-                let next = match deadline {
-                    Some(d) => tokio::time::timeout_at(d, stream.next())
+        let run =
+            async {
+                let mut encoder = Encoder::new(format, &schema)?;
+                if bom && format == Format::Csv {
+                    tx.send(Ok(Bytes::from_static(b"\xEF\xBB\xBF")))
                         .await
-                        .map_err(|_| other("the query ran past its deadline and was cancelled"))?,
-                    None => stream.next().await,
-                };
-                let Some(batch) = next else {
-                    break;
-                };
-                let batch = batch.map_err(other)?;
-                let bytes = encoder.batch(&batch)?;
-                if !bytes.is_empty() {
-                    // A closed channel means the client went away: stop the query.
-                    tx.send(Ok(Bytes::from(bytes))).await.map_err(other)?;
+                        .map_err(other)?;
                 }
-            }
-            let tail = encoder.finish(&schema)?;
-            if !tail.is_empty() {
-                tx.send(Ok(Bytes::from(tail))).await.map_err(other)?;
-            }
-            Ok::<(), std::io::Error>(())
-        };
+                if let Source::Ordered(rows) = source {
+                    // Read and encoded on a blocking thread; the decoding threads run beside it.
+                    let sender = tx.clone();
+                    encoder = tokio::task::spawn_blocking(move || {
+                        rows.read(|batches, picks| {
+                            let bytes = encoder
+                                .picked(batches, picks)
+                                .map_err(|e| zhijian_query::QueryError::Output(e.to_string()))?;
+                            // A closed channel means the client went away: stop reading.
+                            Ok(bytes.is_empty()
+                                || sender.blocking_send(Ok(Bytes::from(bytes))).is_ok())
+                        })
+                        .map_err(other)?;
+                        Ok::<_, std::io::Error>(encoder)
+                    })
+                    .await
+                    .map_err(other)??;
+                } else {
+                    let mut stream = source.stream().await.map_err(other)?;
+                    loop {
+                        let next =
+                            match deadline {
+                                Some(d) => tokio::time::timeout_at(d, stream.next())
+                                    .await
+                                    .map_err(|_| {
+                                        other("the query ran past its deadline and was cancelled")
+                                    })?,
+                                None => stream.next().await,
+                            };
+                        let Some(batch) = next else {
+                            break;
+                        };
+                        let batch = batch.map_err(other)?;
+                        let bytes = encoder.batch(&batch)?;
+                        if !bytes.is_empty() {
+                            // A closed channel means the client went away: stop the query.
+                            tx.send(Ok(Bytes::from(bytes))).await.map_err(other)?;
+                        }
+                    }
+                }
+                let tail = encoder.finish(&schema)?;
+                if !tail.is_empty() {
+                    tx.send(Ok(Bytes::from(tail))).await.map_err(other)?;
+                }
+                Ok::<(), std::io::Error>(())
+            };
         if let Err(e) = run.await {
             tracing::warn!(error = %e, "streamed result ended early");
             // The head is sent already: the body ends with an error the client sees as a
