@@ -1604,7 +1604,9 @@ impl Indexes {
             .await
             .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))?
         };
-        let (search, recent) = futures::join!(search, recent);
+        // One after the other: the build's peak and the aggregate's do not add up.
+        let search = search.await;
+        let recent = recent.await;
         let built = Self {
             search: search?,
             recent: recent?,

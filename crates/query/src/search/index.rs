@@ -572,9 +572,13 @@ impl SearchIndex {
         let mut syllable_ids: HashMap<String, u16> = HashMap::new();
         let mut reading_ids: HashMap<(u16, u16), u16> = HashMap::new();
         index.syl_start.push(0);
+        let product_k = field_slot(SearchField::Product);
+        let product_values = interners[product_k].json();
         for (k, f) in fields.iter().enumerate() {
             index.base[k] = index.folded.len() as u32;
-            let values = &interners[k].values;
+            // Each field's raw values are let go once folded: the build's peak is its sum.
+            let interner = std::mem::take(&mut interners[k]);
+            let values = &interner.values;
             for i in 0..values.len() {
                 let v = values.get(i);
                 let folded = fold(v);
@@ -591,8 +595,6 @@ impl SearchIndex {
             }
         }
         index.base[fields.len()] = index.folded.len() as u32;
-        let product_k = field_slot(SearchField::Product);
-        let product_values = interners[product_k].json();
         drop(interners);
         // Postings, in position order.
         let entries = index.folded.len();
@@ -663,7 +665,9 @@ impl SearchIndex {
         index.uscc = uscc_codes;
         index.scope = Codes::new(scope_codes, scopes.json());
         records.sort_unstable();
-        (index.record_keys, index.record_pos) = records.into_iter().unzip();
+        index.record_pos = records.iter().map(|r| r.1).collect();
+        index.record_keys = records.iter().map(|r| r.0).collect();
+        drop(records);
         index.entities = Entities::build(&index, groups, &usccs.values)?;
         drop(usccs);
         index.order = index.default_order(&enterprises)?;
