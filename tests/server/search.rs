@@ -553,6 +553,13 @@ fn facets_counts_and_stats_from_the_index_equal_sql() {
         .iter()
         .filter_map(|r| r["resource_id"].as_str().map(str::to_owned))
         .collect();
+    let products: Vec<String> = sql_rows(
+        s,
+        "SELECT product, count(*) AS n FROM spot_checks GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 2",
+    )
+    .iter()
+    .filter_map(|r| r["product"].as_str().map(str::to_owned))
+    .collect();
     let filters = [
         "",
         "&result=fail",
@@ -564,6 +571,21 @@ fn facets_counts_and_stats_from_the_index_equal_sql() {
             enc("广东省")
         ),
         "&result=nosuchresult",
+        // Text filters from the index's values: exact and case-sensitive, as SQL's strpos
+        // (values published otherwise than they fold are searched as published).
+        &format!("&enterprise__contains={}", enc("有限")),
+        &format!("&brand__contains={}&result=fail", enc("美")),
+        "&product__contains=LED",
+        "&product__contains=led",
+        &format!("&enterprise__contains={}", enc("（")),
+        // A product's rows walked from its postings.
+        &format!("&product={}&result=fail", enc(&products[0])),
+        &format!(
+            "&product__in={},{}&enterprise__contains={}",
+            enc(&products[0]),
+            enc(&products[1]),
+            enc("有限")
+        ),
     ];
     for table in ["spot_checks", resources[0].as_str()] {
         for facet in [

@@ -614,6 +614,23 @@ fn allowed(column: &index::Codes, op: &str, text: &str) -> Option<Vec<bool>> {
     Some(out)
 }
 
+/// The positions in both sorted lists.
+fn sorted_intersection(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Positions in an order the index knows: a resource's file (its default order), or the
 /// files merged in the `spot_checks` view's default order.
 enum Sequence<'a> {
@@ -655,24 +672,39 @@ impl Sequence<'_> {
 struct Selection<'a> {
     range: std::ops::Range<u32>,
     tests: Vec<(&'a index::Codes, Vec<bool>)>,
+    /// The rows some filters narrow to, when any does (a product named, a text filter): their
+    /// positions in order (what the selection walks), and the same as bits (what it tests).
+    within: Option<(Vec<u32>, Vec<u64>)>,
 }
 
 impl Selection<'_> {
     fn passes(&self, p: u32) -> bool {
         self.range.contains(&p)
+            && self
+                .within
+                .as_ref()
+                .is_none_or(|(_, bits)| bits[p as usize / 64] & (1 << (p % 64)) != 0)
             && self.tests.iter().all(|(column, ok)| {
                 let c = column.at(p as usize) as usize;
                 ok[c.min(ok.len() - 1)]
             })
     }
 
-    fn positions(&self) -> impl Iterator<Item = u32> + '_ {
-        self.range.clone().filter(|&p| self.passes(p))
+    /// The positions that pass, in order: the narrowed rows when a filter narrowed them, else
+    /// the whole range.
+    fn positions(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+        match &self.within {
+            Some((rows, _)) => Box::new(rows.iter().copied().filter(|&p| self.passes(p))),
+            None => Box::new(self.range.clone().filter(|&p| self.passes(p))),
+        }
     }
 
     /// How many rows pass: one tight loop over the code slices of the range.
     fn count(&self) -> u64 {
         let (start, end) = (self.range.start as usize, self.range.end as usize);
+        if self.within.is_some() {
+            return self.positions().count() as u64;
+        }
         match self.tests.as_slice() {
             [] => (end - start) as u64,
             [(column, ok)] => column.codes.count(start..end, ok),
@@ -692,11 +724,70 @@ impl SearchIndex {
     ) -> Option<Selection<'a>> {
         let range = self.rows.range_of(table)?;
         let mut tests = Vec::with_capacity(filters.len());
+        let mut within: Option<Vec<u32>> = None;
+        let mut narrow = |rows: Vec<u32>| {
+            within = Some(match within.take() {
+                None => rows,
+                Some(had) => sorted_intersection(&had, &rows),
+            });
+        };
         for (field, op, value) in filters {
+            if op == "contains" {
+                // Text held in the index's values (lists apart: SQL joins their items).
+                let searched = SearchField::ALL
+                    .into_iter()
+                    .find(|f| f.column() == field && *f != SearchField::FailedItem)?;
+                let entries = self.containing(searched, value)?;
+                narrow(self.rows_of(&entries));
+                continue;
+            }
             let column = self.column(field)?;
+            if field == "product" && matches!(op.as_str(), "eq" | "in") {
+                // A product's rows are its postings: walk those, not every row.
+                let base = self.entries_of(SearchField::Product).start;
+                let texts: Vec<&str> = if op == "eq" {
+                    vec![value.as_str()]
+                } else {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                };
+                let entries: Vec<u32> = texts
+                    .iter()
+                    .filter_map(|t| column.code_of(t))
+                    .map(|c| base + c)
+                    .collect();
+                narrow(self.rows_of(&entries));
+            }
             tests.push((column, allowed(column, op, value)?));
         }
-        Some(Selection { range, tests })
+        let within = within.map(|rows| {
+            let mut bits = vec![0u64; (self.rows() as usize).div_ceil(64)];
+            for &p in &rows {
+                bits[p as usize / 64] |= 1 << (p % 64);
+            }
+            (rows, bits)
+        });
+        Some(Selection {
+            range,
+            tests,
+            within,
+        })
+    }
+
+    /// The positions of the rows holding any of `entries`, in order, each once.
+    fn rows_of(&self, entries: &[u32]) -> Vec<u32> {
+        let mut rows: Vec<u32> = entries
+            .iter()
+            .flat_map(|&e| self.postings(e).iter().copied())
+            .collect();
+        if entries.len() > 1 {
+            rows.sort_unstable();
+            rows.dedup();
+        }
+        rows
     }
 
     fn column(&self, field: &str) -> Option<&index::Codes> {
@@ -733,7 +824,7 @@ impl SearchIndex {
         let searched = SearchField::ALL
             .into_iter()
             .find(|f| f.column() == field && *f != SearchField::FailedItem)?;
-        let whole = sel.tests.is_empty() && sel.range == (0..self.rows());
+        let whole = sel.tests.is_empty() && sel.within.is_none() && sel.range == (0..self.rows());
         let mut counts: Vec<(u32, u64)> = self
             .entries_of(searched)
             .filter_map(|e| {

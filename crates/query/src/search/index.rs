@@ -289,6 +289,8 @@ pub struct SearchIndex {
     /// Values as published, where they differ from the folded form.
     display: Packed,
     display_of: Vec<u32>,
+    /// Per value in `display`, its entry (they rise together).
+    display_entry: Vec<u32>,
     /// Per entry, its range in `said` (names with Han characters only).
     syl_start: Vec<u32>,
     /// Per character of those names, its readings' id in `readings`.
@@ -586,6 +588,7 @@ impl SearchIndex {
                 index.display_of.push(if folded == v {
                     NONE
                 } else {
+                    index.display_entry.push(index.folded.len() as u32 - 1);
                     index.display.push(v)?
                 });
                 if f.spelled() && has_han(&folded) {
@@ -804,6 +807,7 @@ impl SearchIndex {
         }
         for v in [
             &mut self.display_of,
+            &mut self.display_entry,
             &mut self.syl_start,
             &mut self.post_start,
             &mut self.post,
@@ -927,6 +931,47 @@ impl SearchIndex {
             NONE => self.folded.get(entry as usize),
             d => self.display.get(d as usize),
         }
+    }
+
+    /// The values of `field` that contain `needle` as published (SQL's `strpos`, exact and
+    /// case-sensitive): values published as they fold are found in the folded buffer, the
+    /// others in the published one, each by `memmem` over the field's span. `None` for a
+    /// needle with a NUL (the buffers' separator).
+    pub(crate) fn containing(&self, field: SearchField, needle: &str) -> Option<Vec<u32>> {
+        if needle.contains('\0') {
+            return None;
+        }
+        let entries = self.entries_of(field);
+        let mut out = Vec::new();
+        let span = |p: &Packed, from: usize, to: usize| -> (usize, usize) {
+            let start = p.starts.get(from).map_or(p.buf.len(), |&s| s as usize);
+            let end = p.starts.get(to).map_or(p.buf.len(), |&s| s as usize);
+            (start, end)
+        };
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        // Published as folded.
+        let (start, end) = span(&self.folded, entries.start as usize, entries.end as usize);
+        let mut last = u32::MAX;
+        for at in finder.find_iter(&self.folded.buf[start..end]) {
+            let e = self.folded.entry_at(start + at) as u32;
+            if e != last && self.display_of[e as usize] == NONE {
+                out.push(e);
+            }
+            last = e;
+        }
+        // Published otherwise.
+        let from = self.display_entry.partition_point(|&e| e < entries.start);
+        let to = self.display_entry.partition_point(|&e| e < entries.end);
+        let (start, end) = span(&self.display, from, to);
+        let mut last = usize::MAX;
+        for at in finder.find_iter(&self.display.buf[start..end]) {
+            let d = self.display.entry_at(start + at);
+            if d != last {
+                out.push(self.display_entry[d]);
+            }
+            last = d;
+        }
+        Some(out)
     }
 
     /// Rows holding the value.
