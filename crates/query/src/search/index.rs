@@ -298,6 +298,8 @@ pub struct SearchIndex {
     /// Reading pairs: a character's first two syllables (ids in `syllables`; the same twice
     /// when it has one).
     readings: Vec<(u16, u16)>,
+    /// Per reading pair, the initials of its two syllables.
+    initials: Vec<[u8; 2]>,
     syllables: Vec<String>,
     /// Per entry, its range in `post`: the positions of its rows.
     post_start: Vec<u32>,
@@ -684,6 +686,18 @@ impl SearchIndex {
         let mut readings: Vec<((u16, u16), u16)> = reading_ids.into_iter().collect();
         readings.sort_unstable_by_key(|r| r.1);
         index.readings = readings.into_iter().map(|(r, _)| r).collect();
+        let initial = |s: u16| {
+            index
+                .syllables
+                .get(s as usize)
+                .and_then(|s| s.bytes().next())
+                .unwrap_or(0)
+        };
+        index.initials = index
+            .readings
+            .iter()
+            .map(|&(first, second)| [initial(first), initial(second)])
+            .collect();
         index.shrink();
         Ok(index)
     }
@@ -1109,6 +1123,22 @@ impl SearchIndex {
         let mut out = Vec::new();
         let mut path: Vec<Vec<u64>> = Vec::new();
         self.split(q, words, &mut path, &mut out);
+        let has = |set: &[u64], s: u16| {
+            set.get(s as usize / 64)
+                .is_some_and(|w| w & (1 << (s % 64)) != 0)
+        };
+        for p in &mut out {
+            p.fits = p
+                .sets
+                .iter()
+                .map(|set| {
+                    self.readings
+                        .iter()
+                        .map(|&(first, second)| has(set, first) || has(set, second))
+                        .collect()
+                })
+                .collect();
+        }
         out
     }
 
@@ -1122,6 +1152,7 @@ impl SearchIndex {
                 out.push(Pattern {
                     sets: path.clone(),
                     whole: true,
+                    fits: Vec::new(),
                 });
             }
             return;
@@ -1151,6 +1182,7 @@ impl SearchIndex {
             out.push(Pattern {
                 sets: path.clone(),
                 whole: false,
+                fits: Vec::new(),
             });
             path.pop();
         }
@@ -1166,27 +1198,18 @@ impl SearchIndex {
             return None;
         }
         let said = &self.said[a..b];
-        let reads = |j: usize| {
-            self.readings
-                .get(said[j] as usize)
-                .copied()
-                .unwrap_or((u16::MAX, u16::MAX))
-        };
-        let has = |set: &[u64], s: u16| {
-            set.get(s as usize / 64)
-                .is_some_and(|w| w & (1 << (s % 64)) != 0)
-        };
         let mut found = None;
         for p in patterns {
-            let k = p.sets.len();
+            let k = p.fits.len();
             if k > said.len() {
                 continue;
             }
             for j in 0..=said.len() - k {
-                let fits = p.sets.iter().enumerate().all(|(i, set)| {
-                    let (first, second) = reads(j + i);
-                    has(set, first) || has(set, second)
-                });
+                let fits = p
+                    .fits
+                    .iter()
+                    .zip(&said[j..j + k])
+                    .all(|(fit, &pair)| fit.get(pair as usize).copied().unwrap_or(false));
                 if fits {
                     if j == 0 && k == said.len() && p.whole {
                         return Some(MatchKind::Pinyin);
@@ -1199,16 +1222,15 @@ impl SearchIndex {
         if found.is_some() || q.len() < 2 {
             return found;
         }
-        let initial = |s: u16| {
-            self.syllables
-                .get(s as usize)
-                .and_then(|s| s.bytes().next())
-        };
         let q = q.as_bytes();
         let at = |j: usize| {
             q.iter().enumerate().all(|(i, c)| {
-                let (first, second) = reads(j + i);
-                initial(first) == Some(*c) || initial(second) == Some(*c)
+                let [first, second] = self
+                    .initials
+                    .get(said[j + i] as usize)
+                    .copied()
+                    .unwrap_or([0, 0]);
+                first == *c || second == *c
             })
         };
         if said.len() == q.len() && at(0) {
@@ -1333,6 +1355,9 @@ impl SearchIndex {
 struct Pattern {
     sets: Vec<Vec<u64>>,
     whole: bool,
+    /// Per set, per reading pair: whether a character with those readings fits it (one
+    /// lookup per character in the scan over every name).
+    fits: Vec<Vec<bool>>,
 }
 
 /// The slot of a field in `SearchField::ALL`.
