@@ -634,8 +634,9 @@ pub async fn rows_frame(
     sql(view, &text).await
 }
 
-/// Rows an ordered export reads per batch.
-const EXPORT_BATCH: usize = 8192;
+/// Rows an ordered export reads per batch (per file, two batches in memory: at 2,048 rows
+/// an export of every column holds ~20 MB whatever its size).
+const EXPORT_BATCH: usize = 2048;
 
 /// The whole filtered result of a spot-check table in its default order (after the cursor,
 /// up to `_limit`), to be read by position from the files: see [`OrderedRows::read`].
@@ -654,7 +655,7 @@ pub struct OrderedRows {
 
 impl OrderedRows {
     /// Reads the rows (blocking: call it off the async workers), calling `each` with the
-    /// batches read so far and which row of which comes next, up to 8,192 rows at a time,
+    /// batches read so far and which row of which comes next, up to 2,048 rows at a time,
     /// until it returns `false` (see `SpotRows::read_ordered`). Lists are joined into text
     /// as [`rows_frame`] joins them, on the decoding threads.
     pub fn read(

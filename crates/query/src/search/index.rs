@@ -117,6 +117,54 @@ impl Narrow {
         }
     }
 
+    /// Appends a code (`NONE` for no value), widening the column when it no longer fits: the
+    /// scan keeps its columns narrow from the start.
+    fn push(&mut self, code: u32) {
+        match self {
+            Self::U8(v) if code == NONE || code < u32::from(u8::MAX) => {
+                v.push(code.min(u32::from(u8::MAX)) as u8);
+            }
+            Self::U8(v) => {
+                let wide = v
+                    .iter()
+                    .map(|&c| if c == u8::MAX { u16::MAX } else { u16::from(c) })
+                    .collect();
+                *self = Self::U16(wide);
+                self.push(code);
+            }
+            Self::U16(v) if code == NONE || code < u32::from(u16::MAX) => {
+                v.push(code.min(u32::from(u16::MAX)) as u16);
+            }
+            Self::U16(v) => {
+                let wide = v
+                    .iter()
+                    .map(|&c| if c == u16::MAX { NONE } else { u32::from(c) })
+                    .collect();
+                *self = Self::U32(wide);
+                self.push(code);
+            }
+            Self::U32(v) => v.push(code),
+        }
+    }
+
+    /// Replaces each code `c` that names a value by `to[c]` (no wider than the codes).
+    fn remap(&mut self, to: &[u32]) {
+        fn go<T: Copy + Into<u32> + TryFrom<u32>>(v: &mut [T], to: &[u32]) {
+            for c in v.iter_mut() {
+                if let Some(&t) = to.get((*c).into() as usize)
+                    && let Ok(t) = T::try_from(t)
+                {
+                    *c = t;
+                }
+            }
+        }
+        match self {
+            Self::U8(v) => go(v, to),
+            Self::U16(v) => go(v, to),
+            Self::U32(v) => go(v, to),
+        }
+    }
+
     /// The code of row `i` (at least the number of values when it has none).
     #[inline]
     pub(crate) fn get(&self, i: usize) -> u32 {
@@ -443,11 +491,13 @@ impl SearchIndex {
         let mut provinces = Interner::default();
         let mut results = Interner::default();
         let mut scopes = Interner::default();
-        let mut scope_codes = Vec::with_capacity(n);
-        let mut province_codes = Vec::with_capacity(n);
-        let mut result_codes = Vec::with_capacity(n);
+        // Small columns are kept narrow while they are read (a byte a row at 5M is 5 MB, not
+        // 19).
+        let mut scope_codes = Narrow::U8(Vec::with_capacity(n));
+        let mut province_codes = Narrow::U8(Vec::with_capacity(n));
+        let mut result_codes = Narrow::U8(Vec::with_capacity(n));
         let mut year_ids: HashMap<i64, u32> = HashMap::new();
-        let mut year_codes: Vec<u32> = Vec::with_capacity(n);
+        let mut year_codes = Narrow::U8(Vec::with_capacity(n));
         let mut announced = Vec::with_capacity(n);
         let mut groups: HashMap<(u32, u32), Group> = HashMap::new();
         let mut records: Vec<(u32, u32)> = Vec::with_capacity(n);
@@ -651,7 +701,10 @@ impl SearchIndex {
         index.facets[0] = Codes::new(std::mem::take(&mut codes[product_k]), product_values);
         let enterprises = std::mem::take(&mut codes[enterprise_k]);
         drop(codes);
-        index.facets[1] = Codes::new(province_codes, provinces.json());
+        index.facets[1] = Codes {
+            codes: province_codes,
+            values: provinces.json(),
+        };
         let mut years: Vec<(i64, u32)> = year_ids.into_iter().collect();
         years.sort_unstable();
         // Year codes in year order, so a facet's and a comparison's codes read in order.
@@ -659,16 +712,20 @@ impl SearchIndex {
         for (i, (_, id)) in years.iter().enumerate() {
             rank[*id as usize] = i as u32;
         }
-        for c in year_codes.iter_mut().filter(|c| **c != NONE) {
-            *c = rank[*c as usize];
-        }
-        index.facets[2] = Codes::new(
-            year_codes,
-            years.into_iter().map(|(y, _)| Value::from(y)).collect(),
-        );
-        index.facets[3] = Codes::new(result_codes, results.json());
+        year_codes.remap(&rank);
+        index.facets[2] = Codes {
+            codes: year_codes,
+            values: years.into_iter().map(|(y, _)| Value::from(y)).collect(),
+        };
+        index.facets[3] = Codes {
+            codes: result_codes,
+            values: results.json(),
+        };
         index.uscc = uscc_codes;
-        index.scope = Codes::new(scope_codes, scopes.json());
+        index.scope = Codes {
+            codes: scope_codes,
+            values: scopes.json(),
+        };
         records.sort_unstable();
         index.record_pos = records.iter().map(|r| r.1).collect();
         index.record_keys = records.iter().map(|r| r.0).collect();
