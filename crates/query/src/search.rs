@@ -1652,6 +1652,9 @@ pub async fn enterprise_history(
     Ok(out)
 }
 
+/// Latest announcements on the home page.
+const RECENT: usize = 12;
+
 /// The search index (with the producers) of a snapshot, built once.
 #[derive(Debug, Default)]
 pub struct Indexes {
@@ -1669,35 +1672,39 @@ impl Indexes {
     pub async fn build(view: &SnapshotView) -> Result<Arc<Self>> {
         let started = std::time::Instant::now();
         let has_spot_checks = view.tables().iter().any(|t| t == "spot_checks");
-        let recent = async {
-            if !has_spot_checks {
-                return Ok(Vec::new());
-            }
-            json_rows(
-                view.ctx
-                    .sql(
-                        "SELECT announced_on, authority, product, count(*) AS batches, \
-                         sum(CASE WHEN result = 'fail' THEN 1 ELSE 0 END) AS fails FROM spot_checks \
-                         WHERE announced_on IS NOT NULL GROUP BY announced_on, authority, product \
-                         ORDER BY announced_on DESC, authority, product LIMIT 12",
-                    )
-                    .await?,
-            )
-            .await
-        };
         // Reading and packing a few million values is CPU and file work: off the async
         // workers.
         let files = view.spot_files.clone();
-        let search = async move {
-            tokio::task::spawn_blocking(move || {
-                crate::spot_rows::SpotRows::open(&files).and_then(SearchIndex::build)
-            })
+        let search = tokio::task::spawn_blocking(move || {
+            crate::spot_rows::SpotRows::open(&files).and_then(SearchIndex::build)
+        })
+        .await
+        .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))?;
+        // After the build, not beside it (their peaks would add up), and only over the days
+        // the index says can be among the latest (an aggregate over every row held 185 MB
+        // at 5M rows).
+        let recent = if has_spot_checks {
+            let since = search
+                .as_ref()
+                .ok()
+                .and_then(|s| s.recent_days(RECENT))
+                .and_then(datafusion::arrow::temporal_conversions::date32_to_datetime)
+                .map(|d| format!(" AND announced_on >= DATE '{}'", d.date()))
+                .unwrap_or_default();
+            json_rows(
+                view.ctx
+                    .sql(&format!(
+                        "SELECT announced_on, authority, product, count(*) AS batches, \
+                         sum(CASE WHEN result = 'fail' THEN 1 ELSE 0 END) AS fails FROM spot_checks \
+                         WHERE announced_on IS NOT NULL{since} GROUP BY announced_on, authority, product \
+                         ORDER BY announced_on DESC, authority, product LIMIT {RECENT}"
+                    ))
+                    .await?,
+            )
             .await
-            .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))?
+        } else {
+            Ok(Vec::new())
         };
-        // One after the other: the build's peak and the aggregate's do not add up.
-        let search = search.await;
-        let recent = recent.await;
         let built = Self {
             search: search?,
             recent: recent?,

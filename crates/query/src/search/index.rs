@@ -63,8 +63,14 @@ impl Packed {
     }
 
     fn get(&self, i: usize) -> &str {
+        std::str::from_utf8(self.bytes(i)).unwrap_or("")
+    }
+
+    /// An entry's bytes: what sorts compare (UTF-8 bytes order as its text does), without
+    /// checking the text again on every comparison.
+    fn bytes(&self, i: usize) -> &[u8] {
         let (s, e) = self.span(i);
-        std::str::from_utf8(&self.buf[s..e]).unwrap_or("")
+        &self.buf[s..e]
     }
 
     fn heap_bytes(&self) -> usize {
@@ -459,6 +465,13 @@ const SCANNED: &[&str] = &[
     "publication_scope",
 ];
 
+/// This process's resident memory in MiB, where `/proc` tells (the build logs it by phase).
+fn resident_mib() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096 / (1 << 20))
+}
+
 /// The key of a record id in the lookup table (FNV-1a; a match is checked against the row).
 fn record_key(id: &str) -> u32 {
     let h = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -618,6 +631,16 @@ impl SearchIndex {
                 Ok(())
             })?;
         }
+        let started = std::time::Instant::now();
+        let phase = |name: &str| {
+            tracing::debug!(
+                phase = name,
+                ms = started.elapsed().as_millis() as u64,
+                resident_mib = resident_mib(),
+                "search index build"
+            );
+        };
+        phase("scanned");
         let mut index = Self {
             rows,
             announced,
@@ -650,6 +673,7 @@ impl SearchIndex {
             }
         }
         index.base[fields.len()] = index.folded.len() as u32;
+        phase("folded");
         drop(interners);
         // Postings, in position order.
         let entries = index.folded.len();
@@ -697,6 +721,7 @@ impl SearchIndex {
         drop(items);
         index.post_start = start;
         index.post = post;
+        phase("postings");
         // Facet columns: product, province, year, result.
         index.facets[0] = Codes::new(std::mem::take(&mut codes[product_k]), product_values);
         let enterprises = std::mem::take(&mut codes[enterprise_k]);
@@ -730,9 +755,12 @@ impl SearchIndex {
         index.record_pos = records.iter().map(|r| r.1).collect();
         index.record_keys = records.iter().map(|r| r.0).collect();
         drop(records);
+        phase("codes");
         index.entities = Entities::build(&index, groups, &usccs.values)?;
+        phase("producers");
         drop(usccs);
         index.order = index.default_order(&enterprises)?;
+        phase("order");
         drop(enterprises);
         let mut names: Vec<(u32, String)> = syllable_ids
             .into_iter()
@@ -771,7 +799,7 @@ impl SearchIndex {
         // Ranks in string order, unknown (null) first at 0.
         let base = self.base[field_slot(SearchField::Product)];
         let mut by_value: Vec<u32> = (0..products.values.len() as u32).collect();
-        by_value.sort_by(|&a, &b| self.value(base + a).cmp(self.value(base + b)));
+        by_value.sort_by(|&a, &b| self.value_bytes(base + a).cmp(self.value_bytes(base + b)));
         let mut product_rank = vec![0u64; products.values.len()];
         for (r, &code) in by_value.iter().enumerate() {
             product_rank[code as usize] = r as u64 + 1;
@@ -996,6 +1024,14 @@ impl SearchIndex {
         SearchField::ALL[k.min(SearchField::ALL.len() - 1)]
     }
 
+    /// The value as published, as bytes (for sorting).
+    fn value_bytes(&self, entry: u32) -> &[u8] {
+        match self.display_of[entry as usize] {
+            NONE => self.folded.bytes(entry as usize),
+            d => self.display.bytes(d as usize),
+        }
+    }
+
     /// The value as published.
     pub(crate) fn value(&self, entry: u32) -> &str {
         match self.display_of[entry as usize] {
@@ -1053,6 +1089,23 @@ impl SearchIndex {
 
     pub(crate) fn batches(&self, entry: u32) -> u64 {
         self.postings(entry).len() as u64
+    }
+
+    /// The earliest of the `n` latest distinct announcement dates (days since 1970), if any
+    /// row has one: the latest `n` groups by date start no earlier.
+    pub(crate) fn recent_days(&self, n: usize) -> Option<i32> {
+        let mut days: Vec<i32> = Vec::with_capacity(n + 1);
+        for &d in &self.announced {
+            if d == i32::MIN || days.contains(&d) {
+                continue;
+            }
+            if days.len() < n {
+                days.push(d);
+            } else if let Some(min) = days.iter_mut().min().filter(|m| **m < d) {
+                *min = d;
+            }
+        }
+        days.into_iter().min()
     }
 
     pub(crate) fn announced(&self, pos: u32) -> i32 {
@@ -1492,9 +1545,9 @@ impl Entities {
         drop(normal_of);
         let key = |p: &Part| {
             if p.by_name {
-                normals.values.get(p.id as usize)
+                normals.values.bytes(p.id as usize)
             } else {
-                usccs.get(p.id as usize)
+                usccs.bytes(p.id as usize)
             }
         };
         // By producer key, then name: each producer's parts are contiguous.
@@ -1536,7 +1589,7 @@ impl Entities {
             }
             out.names[start..].sort_by(|x, y| {
                 y.1.cmp(&x.1)
-                    .then_with(|| index.value(x.0).cmp(index.value(y.0)))
+                    .then_with(|| index.value_bytes(x.0).cmp(index.value_bytes(y.0)))
             });
             for &(entry, _, bare) in &out.names[start..] {
                 let local = (entry - base) as usize;
@@ -1549,7 +1602,8 @@ impl Entities {
                     out.bare[local] = i;
                 }
             }
-            out.keys.push(key(first))?;
+            out.keys
+                .push(std::str::from_utf8(key(first)).unwrap_or(""))?;
             out.list.push(Entity {
                 code: if first.by_name { NONE } else { first.id },
                 names: start as u32,
@@ -1560,7 +1614,9 @@ impl Entities {
             run = end;
         }
         let mut by_name: Vec<u32> = (0..names as u32).collect();
-        by_name.sort_unstable_by(|&a, &b| index.value(base + a).cmp(index.value(base + b)));
+        by_name.sort_unstable_by(|&a, &b| {
+            index.value_bytes(base + a).cmp(index.value_bytes(base + b))
+        });
         out.by_name = by_name;
         Ok(out)
     }
