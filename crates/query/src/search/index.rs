@@ -2,17 +2,24 @@
 //!
 //! Measured at 5M rows (4.78M batches, 1.58M distinct producer names, 1.18M distinct models),
 //! a dictionary of owned strings with pinyin spellings held 6.4 GiB and a search answered by
-//! SQL over `IN` lists of matched values took 4.9 s (p50). So everything here is packed:
+//! SQL over `IN` lists of matched values took 4.9 s (p50). So everything here is packed (520 MB
+//! at that scale, by [`SearchIndex::memory`]):
 //!
 //! - the folded values of each searched field, one buffer with NUL separators, scanned with
-//!   `memchr::memmem` (a substring of any length, no segmentation);
-//! - each Han name's characters as pinyin syllable ids (two readings per character), matched
-//!   against the syllable sequences a pinyin query can be split into, and their initials;
+//!   `memchr::memmem` (a substring of any length, no segmentation), and the values published
+//!   otherwise than they fold in a second buffer (what `contains` filters search);
+//! - each Han name's characters as ids of reading pairs (their first two pinyin syllables),
+//!   matched against the syllable sequences a pinyin query can be split into, and initials;
 //! - postings: for each value, the positions ([`crate::spot_rows`]) of the rows holding it;
-//! - for each row, its product, province, year, result and announcement date as small codes,
-//!   so a search's count, facets, filters and order come from memory, and only the page's
-//!   rows are read from Parquet;
+//! - for each row, its product, province, year, result, scope, credit code and announcement
+//!   date as codes one, two or four bytes wide, so counts, facets, filters and orders come
+//!   from memory, and only a page's rows are read from Parquet;
+//! - the `spot_checks` view's default order: every position, the files' own orders merged;
+//! - record ids as 32-bit keys with their positions;
 //! - producers: one entity per 统一社会信用代码 or normalised name, over the same name entries.
+//!
+//! The build interns into packed buffers (no allocation per value) and logs each phase's time
+//! and resident memory at debug level.
 
 use std::collections::HashMap;
 
