@@ -833,8 +833,14 @@ impl SearchIndex {
         let size = size.max(1);
         if let Some(column) = self.column(field) {
             let mut counts = vec![0u64; column.values.len() + 1];
-            for p in sel.positions() {
-                counts[(column.at(p as usize) as usize).min(column.values.len())] += 1;
+            if sel.tests.is_empty() && sel.within.is_none() {
+                // Every row of the range: one tight loop over the code slice.
+                let range = sel.range.start as usize..sel.range.end as usize;
+                column.codes.tally(range, &mut counts);
+            } else {
+                for p in sel.positions() {
+                    counts[(column.at(p as usize) as usize).min(column.values.len())] += 1;
+                }
             }
             return Some(facet_json(field, &column.values, &counts, size));
         }

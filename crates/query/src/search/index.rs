@@ -204,6 +204,22 @@ impl Narrow {
         }
     }
 
+    /// Adds one to `counts[code]` for each row of `range` (codes past the end count in the
+    /// last slot: no value).
+    pub(crate) fn tally(&self, range: std::ops::Range<usize>, counts: &mut [u64]) {
+        fn go<T: Copy + Into<u32>>(v: &[T], counts: &mut [u64]) {
+            let last = counts.len() - 1;
+            for &c in v {
+                counts[(c.into() as usize).min(last)] += 1;
+            }
+        }
+        match self {
+            Self::U8(v) => go(&v[range], counts),
+            Self::U16(v) => go(&v[range], counts),
+            Self::U32(v) => go(&v[range], counts),
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         match self {
             Self::U8(v) => vec_bytes(v),
