@@ -642,6 +642,17 @@ fn facets_counts_and_stats_from_the_index_equal_sql() {
     }
 }
 
+/// The spot-check resource with the most rows.
+fn largest_spot_check_resource(s: &Served) -> String {
+    sql_rows(
+        s,
+        "SELECT resource_id, count(*) AS n FROM spot_checks GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )[0]["resource_id"]
+        .as_str()
+        .map(str::to_owned)
+        .expect("a spot-check resource")
+}
+
 /// Keyset pages in the default order come from the index once it is built (the files merged
 /// for `spot_checks`, a resource's own file order, a cursor found by binary search): following
 /// `next_cursor` through a whole result must give SQL's rows in SQL's order, each once.
@@ -650,13 +661,7 @@ fn keyset_pages_from_the_index_follow_sql_through_a_whole_result() {
     let s = served();
     assert!(s.json("/api/v1/search?q=a")["index"]["rows"].as_u64() > Some(0));
     const SQL: &str = "&record_id__ne=~";
-    let resource = sql_rows(
-        s,
-        "SELECT resource_id, count(*) AS n FROM spot_checks GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
-    )[0]["resource_id"]
-        .as_str()
-        .map(str::to_owned)
-        .expect("a spot-check resource");
+    let resource = largest_spot_check_resource(s);
     let walk = |path: &str, pages: usize| -> Vec<Value> {
         let mut ids = Vec::new();
         let mut next = path.to_owned();
@@ -703,13 +708,7 @@ fn exports_read_by_position_equal_sql() {
     let s = served();
     assert!(s.json("/api/v1/search?q=a")["index"]["rows"].as_u64() > Some(0));
     const SQL: &str = "&record_id__ne=~";
-    let resource = sql_rows(
-        s,
-        "SELECT resource_id, count(*) AS n FROM spot_checks GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
-    )[0]["resource_id"]
-        .as_str()
-        .map(str::to_owned)
-        .expect("a spot-check resource");
+    let resource = largest_spot_check_resource(s);
     for table in ["spot_checks", resource.as_str()] {
         let page = s.json(&format!(
             "/api/v1/resources/{table}/rows?_limit=333&result=fail&_fields=record_id"
