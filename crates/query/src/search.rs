@@ -913,12 +913,8 @@ impl SearchIndex {
             let Some(seq) = self.default_sequence(table) else {
                 return Ok(None);
             };
-            let start = match after {
-                Some(values) => match self.start_after(&seq, values)? {
-                    Some(start) => start,
-                    None => return Ok(None),
-                },
-                None => 0,
+            let Some(start) = self.start(&seq, after)? else {
+                return Ok(None);
             };
             return Ok(Some(
                 (start..seq.len())
@@ -1018,12 +1014,8 @@ impl SearchIndex {
         else {
             return Ok(false);
         };
-        let start = match after {
-            Some(values) => match self.start_after(&seq, values)? {
-                Some(start) => start,
-                None => return Ok(false),
-            },
-            None => 0,
+        let Some(start) = self.start(&seq, after)? else {
+            return Ok(false);
         };
         // Each file's first position after the cursor: its positions rise along the order.
         let mut lower = vec![u32::MAX; self.rows.file_count()];
@@ -1047,6 +1039,15 @@ impl SearchIndex {
         self.rows
             .read_ordered(selected, order, columns, batch_rows, prepare, each)?;
         Ok(true)
+    }
+
+    /// Where a walk of `seq` starts: after the cursor's sort values, if given (`None` when
+    /// they do not fit the default order).
+    fn start(&self, seq: &Sequence<'_>, after: Option<&[Value]>) -> Result<Option<usize>> {
+        match after {
+            Some(values) => self.start_after(seq, values),
+            None => Ok(Some(0)),
+        }
     }
 
     /// Where the rows after a keyset cursor's values (product, plan_year, enterprise,
