@@ -634,8 +634,8 @@ pub async fn rows_frame(
     sql(view, &text).await
 }
 
-/// Rows an ordered export reads per batch (per file, two batches in memory: at 2,048 rows
-/// an export of every column holds ~20 MB whatever its size).
+/// Rows an ordered export reads per batch (a few batches per open row group in memory,
+/// whatever the size of the export).
 const EXPORT_BATCH: usize = 2048;
 
 /// The whole filtered result of a spot-check table in its default order (after the cursor,
@@ -717,7 +717,7 @@ pub fn ordered_rows(
     if !default_sort || !indexes.search.reads_default_order(&req.table, filters) {
         return Ok(None);
     }
-    let Some(file_schema) = indexes.search.spot_rows().schema() else {
+    let Some(file_schema) = indexes.search.spot_rows().view_schema() else {
         return Ok(None);
     };
     let columns: Vec<String> = match &req.fields {
@@ -765,6 +765,14 @@ fn join_lists(
         else {
             continue;
         };
+        // The items as text once, whatever their type (text items are read as views).
+        let items = match list.values().data_type() {
+            DataType::Utf8View => list.values().clone(),
+            _ => cast(list.values(), &DataType::Utf8View)
+                .map_err(|e| QueryError::Output(e.to_string()))?,
+        };
+        let items = items.as_string_view();
+        let offsets = list.value_offsets();
         let mut out = StringBuilder::with_capacity(list.len(), list.len() * 16);
         let mut text = String::new();
         for row in 0..list.len() {
@@ -772,15 +780,15 @@ fn join_lists(
                 out.append_null();
                 continue;
             }
-            let items = cast(&list.value(row), &DataType::Utf8)
-                .map_err(|e| QueryError::Output(e.to_string()))?;
-            let items = items.as_string::<i32>();
             text.clear();
-            for item in items.iter().flatten() {
+            for item in offsets[row] as usize..offsets[row + 1] as usize {
+                if items.is_null(item) {
+                    continue;
+                }
                 if !text.is_empty() {
                     text.push_str(delimiter);
                 }
-                text.push_str(item);
+                text.push_str(items.value(item));
             }
             out.append_value(&text);
         }

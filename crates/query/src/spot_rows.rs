@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -20,7 +20,8 @@ use datafusion::parquet::arrow::arrow_reader::{
 };
 use datafusion::parquet::file::metadata::PageIndexPolicy;
 
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::{QueryError, Result};
 
@@ -36,13 +37,48 @@ struct SpotFile {
     start: u32,
     rows: u32,
     meta: ArrowReaderMetadata,
+    /// The same file read with text as string views (see [`views`]).
+    view_meta: ArrowReaderMetadata,
+}
+
+/// `schema` with text (also the items of lists) as string views.
+fn views(schema: &Schema) -> Schema {
+    fn view(t: &DataType) -> DataType {
+        match t {
+            DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+            DataType::List(item) => DataType::List(Arc::new(
+                item.as_ref().clone().with_data_type(view(item.data_type())),
+            )),
+            other => other.clone(),
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_data_type(view(f.data_type())))
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// The spot-check files of a snapshot, their rows numbered in manifest order.
 #[derive(Debug, Default)]
 pub struct SpotRows {
     files: Vec<SpotFile>,
+    /// The row groups of all files, in position order.
+    groups: Vec<Group>,
     total: u32,
+}
+
+/// A row group of a spot-check file: what an ordered read decodes on its own.
+#[derive(Debug)]
+struct Group {
+    /// Its file (index in `files`).
+    file: usize,
+    /// Its index in the file.
+    index: usize,
+    /// Position of its first row.
+    start: u32,
+    rows: u32,
 }
 
 fn unreadable(path: &Path, problem: impl ToString) -> QueryError {
@@ -56,6 +92,7 @@ impl SpotRows {
     /// Opens the files (their footers and page indexes, once).
     pub fn open(paths: &[(String, PathBuf)]) -> Result<Self> {
         let mut files = Vec::with_capacity(paths.len());
+        let mut groups = Vec::new();
         let mut total: u64 = 0;
         for (table, path) in paths {
             let file = File::open(path).map_err(|e| unreadable(path, e))?;
@@ -64,9 +101,28 @@ impl SpotRows {
                 ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
             )
             .map_err(|e| unreadable(path, e))?;
+            let view_meta = ArrowReaderMetadata::try_new(
+                meta.metadata().clone(),
+                ArrowReaderOptions::new()
+                    .with_page_index_policy(PageIndexPolicy::Optional)
+                    .with_schema(Arc::new(views(meta.schema()))),
+            )
+            .map_err(|e| unreadable(path, e))?;
             let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
             let start = u32::try_from(total)
                 .map_err(|_| unreadable(path, "more than 4,294,967,295 spot-check rows"))?;
+            let mut at = start;
+            for (index, group) in meta.metadata().row_groups().iter().enumerate() {
+                let rows = u32::try_from(group.num_rows().max(0))
+                    .map_err(|_| unreadable(path, "a row group of more than 2^32 rows"))?;
+                groups.push(Group {
+                    file: files.len(),
+                    index,
+                    start: at,
+                    rows,
+                });
+                at = at.saturating_add(rows);
+            }
             total += rows;
             files.push(SpotFile {
                 table: table.clone(),
@@ -74,11 +130,16 @@ impl SpotRows {
                 start,
                 rows: rows as u32,
                 meta,
+                view_meta,
             });
         }
         let total = u32::try_from(total)
             .map_err(|_| QueryError::Output("more than 4,294,967,295 spot-check rows".into()))?;
-        Ok(Self { files, total })
+        Ok(Self {
+            files,
+            groups,
+            total,
+        })
     }
 
     /// Rows in all files.
@@ -109,6 +170,13 @@ impl SpotRows {
             .saturating_sub(1)
     }
 
+    /// The row group (index in `groups`) holding position `p`.
+    fn group_of(&self, p: u32) -> usize {
+        self.groups
+            .partition_point(|g| g.start <= p)
+            .saturating_sub(1)
+    }
+
     /// The number of files.
     pub(crate) fn file_count(&self) -> usize {
         self.files.len()
@@ -124,9 +192,22 @@ impl SpotRows {
         self.files.first().map(|f| f.meta.schema().clone())
     }
 
+    /// The schema of an ordered read ([`Self::read_ordered`]): text as string views.
+    pub fn view_schema(&self) -> Option<SchemaRef> {
+        self.files.first().map(|f| f.view_meta.schema().clone())
+    }
+
     fn builder(file: &SpotFile, columns: &[&str]) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        Self::builder_of(file, &file.meta, columns)
+    }
+
+    fn builder_of(
+        file: &SpotFile,
+        meta: &ArrowReaderMetadata,
+        columns: &[&str],
+    ) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let reader = File::open(&file.path).map_err(|e| unreadable(&file.path, e))?;
-        let schema = file.meta.schema();
+        let schema = meta.schema();
         let mut roots = Vec::with_capacity(columns.len());
         for c in columns {
             let i = schema
@@ -134,9 +215,9 @@ impl SpotRows {
                 .map_err(|_| unreadable(&file.path, format!("no column `{c}`")))?;
             roots.push(i);
         }
-        let mask = ProjectionMask::roots(file.meta.parquet_schema(), roots);
+        let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         Ok(
-            ParquetRecordBatchReaderBuilder::new_with_metadata(reader, file.meta.clone())
+            ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta.clone())
                 .with_projection(mask),
         )
     }
@@ -220,54 +301,54 @@ impl SpotRows {
             .map_err(|e| QueryError::Output(e.to_string()))
     }
 
-    /// Reads the rows `selected` admits with `columns`, in `order` (every position once, each
-    /// file's positions increasing: a file's order, or the files merged), calling `each` with
-    /// up to `batch_rows` rows at a time until it returns `false`: the batches read so far
-    /// (each passed through `prepare` first, columns in the order asked for) and which row of
-    /// which batch comes next, so the caller writes the rows in order without copying them
-    /// into one batch. One reader per file walks its selected rows (only their pages are
-    /// read); two threads decode and prepare the next batch of each file ahead of need: memory
-    /// holds two batches per file, whatever the size of the result.
-    pub fn read_ordered(
+    /// Reads the rows `selected` admits with `columns` (text as string views: a view points
+    /// into the decompressed page or dictionary, where a `Utf8` array copies every value), in
+    /// `order` (the selected positions, each once, each file's positions increasing: a file's
+    /// order, or the files merged), calling `each` with up to `batch_rows` rows at a time until
+    /// it returns `false`: the batches read so far (each passed through `prepare` first, columns
+    /// in the order asked for) and which row of which batch comes next, so the caller writes
+    /// the rows in order without copying them into one batch.
+    ///
+    /// Each row group of each file is read by its own reader over its selected rows (only
+    /// their pages are read). A look-ahead walk of `order` opens the row groups in the order
+    /// they will be needed, two at a time, and two threads decode the open ones' next batches
+    /// ahead of need, the first needed first: a result that walks one file after another (the
+    /// default order mostly does) still decodes on both threads. Memory holds a few batches
+    /// per open row group, whatever the size of the result.
+    pub fn read_ordered<I: Iterator<Item = u32> + Clone>(
         &self,
         selected: impl Fn(u32) -> bool,
-        order: impl Iterator<Item = u32>,
+        order: I,
         columns: &[&str],
         batch_rows: usize,
         prepare: &(dyn Fn(RecordBatch) -> Result<RecordBatch> + Sync),
         mut each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<()> {
-        type Reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
-        type Decoded = Option<Result<RecordBatch>>;
-        let mut readers: Vec<Mutex<Option<Reader>>> = Vec::with_capacity(self.files.len());
-        for file in &self.files {
+        let groups = self.groups.len();
+        let mut readers: Vec<Mutex<Option<Reader>>> = Vec::with_capacity(groups);
+        let mut counts: Vec<usize> = Vec::with_capacity(groups);
+        for group in &self.groups {
+            let file = &self.files[group.file];
             let mut selectors: Vec<RowSelector> = Vec::new();
-            let mut any = false;
+            let mut count = 0usize;
             let (mut run, mut run_selected) = (0usize, false);
-            for p in file.start..file.start + file.rows {
+            for p in group.start..group.start + group.rows {
                 let s = selected(p);
-                any |= s;
+                count += usize::from(s);
                 if s != run_selected && run > 0 {
-                    selectors.push(if run_selected {
-                        RowSelector::select(run)
-                    } else {
-                        RowSelector::skip(run)
-                    });
+                    selectors.push(selector(run_selected, run));
                     run = 0;
                 }
                 run_selected = s;
                 run += 1;
             }
             if run > 0 {
-                selectors.push(if run_selected {
-                    RowSelector::select(run)
-                } else {
-                    RowSelector::skip(run)
-                });
+                selectors.push(selector(run_selected, run));
             }
-            let reader = if any {
+            let reader = if count > 0 {
                 Some(
-                    Self::builder(file, columns)?
+                    Self::builder_of(file, &file.view_meta, columns)?
+                        .with_row_groups(vec![group.index])
                         .with_row_selection(RowSelection::from(selectors))
                         .with_batch_size(batch_rows.clamp(1, 8192))
                         .build()
@@ -277,35 +358,19 @@ impl SpotRows {
                 None
             };
             readers.push(Mutex::new(reader));
+            counts.push(count);
         }
-        let files = readers.len();
-        let (ask, asked) = std::sync::mpsc::channel::<usize>();
-        let asked = Mutex::new(asked);
-        let (mut give, mut given) = (Vec::with_capacity(files), Vec::with_capacity(files));
-        for _ in 0..files {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(1);
-            give.push(tx);
-            given.push(rx);
-        }
+        let flow = Flow::new(groups);
         std::thread::scope(|scope| {
-            // Decoders: each request names a file, whose next batch goes back on its own
-            // channel (one request per file at a time, so a send never waits).
             for _ in 0..DECODERS {
-                let (readers, asked, give) = (&readers, &asked, &give);
+                let (flow, readers, counts) = (&flow, &readers, &counts);
                 scope.spawn(move || {
-                    loop {
-                        let next = asked
-                            .lock()
-                            .map_err(|_| ())
-                            .and_then(|r| r.recv().map_err(|_| ()));
-                        let Ok(f) = next else {
-                            break;
-                        };
-                        let batch = match readers[f].lock() {
+                    while let Some(g) = flow.next_to_decode() {
+                        let path = &self.files[self.groups[g].file].path;
+                        let batch = match readers[g].lock() {
                             Ok(mut r) => r.as_mut().and_then(Iterator::next),
                             Err(_) => None,
                         };
-                        let path = &self.files[f].path;
                         let batch = batch.map(|b| {
                             let b = b.map_err(|e| unreadable(path, e))?;
                             // The reader gives columns in file order: back to the order asked.
@@ -318,64 +383,360 @@ impl SpotRows {
                                 .map_err(|e| QueryError::Output(e.to_string()))?;
                             prepare(b)
                         });
-                        let _ = give[f].send(batch);
+                        flow.decoded(g, batch, counts[g]);
                     }
                 });
             }
-            let ask = ask;
-            for (f, r) in readers.iter().enumerate() {
-                if r.lock().is_ok_and(|r| r.is_some()) {
-                    let _ = ask.send(f);
-                }
-            }
-            // Per file: its current batch (a slot in `slots`) and next row.
-            let mut current: Vec<Option<(usize, usize)>> = vec![None; files];
-            let mut slots: Vec<RecordBatch> = Vec::new();
-            let mut picks: Vec<(usize, usize)> = Vec::with_capacity(batch_rows);
-            let mut emit = |slots: &mut Vec<RecordBatch>,
-                            picks: &mut Vec<(usize, usize)>,
-                            current: &mut Vec<Option<(usize, usize)>>|
-             -> Result<bool> {
-                if picks.is_empty() {
-                    return Ok(true);
-                }
-                let go_on = each(slots, picks)?;
-                picks.clear();
-                // Keep only the batches still being read, renumbered.
-                let mut kept = Vec::new();
-                for c in current.iter_mut().flatten() {
-                    kept.push(slots[c.0].clone());
-                    c.0 = kept.len() - 1;
-                }
-                *slots = kept;
-                Ok(go_on)
-            };
-            for p in order.filter(|&p| selected(p)) {
-                let f = self.file_of(p);
-                let exhausted = match current.get(f) {
-                    Some(Some((slot, row))) => *row >= slots[*slot].num_rows(),
-                    Some(None) => true,
-                    None => continue,
-                };
-                if exhausted {
-                    let fewer =
-                        || unreadable(&self.files[f].path, "fewer rows than the index selected");
-                    let batch = given[f].recv().map_err(|_| fewer())?.ok_or_else(fewer)??;
-                    // The one after, decoded while this one is read.
-                    let _ = ask.send(f);
-                    slots.push(batch);
-                    current[f] = Some((slots.len() - 1, 0));
-                }
-                if let Some((slot, row)) = current[f].as_mut() {
-                    picks.push((*slot, *row));
-                    *row += 1;
-                }
-                if picks.len() >= batch_rows && !emit(&mut slots, &mut picks, &mut current)? {
-                    return Ok(());
-                }
-            }
-            emit(&mut slots, &mut picks, &mut current)?;
-            Ok(())
+            let read = self.consume(&flow, order, &counts, batch_rows, &mut each);
+            flow.stop();
+            read
         })
+    }
+
+    /// The reading side of [`Self::read_ordered`]: walks `order`, opening row groups ahead of
+    /// need and taking their decoded batches.
+    fn consume<I: Iterator<Item = u32> + Clone>(
+        &self,
+        flow: &Flow,
+        order: I,
+        counts: &[usize],
+        batch_rows: usize,
+        each: &mut impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
+    ) -> Result<()> {
+        let groups = counts.len();
+        let mut ahead = order.clone();
+        let mut opened = vec![false; groups];
+        let mut left: Vec<usize> = counts.to_vec();
+        // Row groups opened whose rows are not all read yet.
+        let mut unfinished = 0usize;
+        let mut open_more = |opened: &mut Vec<bool>, unfinished: &mut usize| {
+            while *unfinished < OPEN_AHEAD {
+                let Some(p) = ahead.next() else {
+                    break;
+                };
+                let g = self.group_of(p);
+                if !opened[g] {
+                    opened[g] = true;
+                    *unfinished += 1;
+                    flow.open(g);
+                }
+            }
+        };
+        open_more(&mut opened, &mut unfinished);
+        // Per row group: its current batch (a slot in `slots`) and next row.
+        let mut current: Vec<Option<(usize, usize)>> = vec![None; groups];
+        let mut slots: Vec<RecordBatch> = Vec::new();
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(batch_rows);
+        let mut emit = |slots: &mut Vec<RecordBatch>,
+                        picks: &mut Vec<(usize, usize)>,
+                        current: &mut Vec<Option<(usize, usize)>>|
+         -> Result<bool> {
+            if picks.is_empty() {
+                return Ok(true);
+            }
+            let go_on = each(slots, picks)?;
+            picks.clear();
+            // Keep only the batches still being read, renumbered.
+            let mut kept = Vec::new();
+            for c in current.iter_mut().flatten() {
+                kept.push(slots[c.0].clone());
+                c.0 = kept.len() - 1;
+            }
+            *slots = kept;
+            Ok(go_on)
+        };
+        for p in order {
+            let g = self.group_of(p);
+            let exhausted = match current[g] {
+                Some((slot, row)) => row >= slots[slot].num_rows(),
+                None => true,
+            };
+            if exhausted {
+                if !opened[g] {
+                    // Needed before the look-ahead reached it: the result interleaves more
+                    // row groups than are open.
+                    opened[g] = true;
+                    unfinished += 1;
+                    flow.open(g);
+                }
+                let path = &self.files[self.groups[g].file].path;
+                let batch = flow
+                    .take(g)
+                    .ok_or_else(|| unreadable(path, "fewer rows than the index selected"))??;
+                slots.push(batch);
+                current[g] = Some((slots.len() - 1, 0));
+            }
+            if let Some((slot, row)) = current[g].as_mut() {
+                picks.push((*slot, *row));
+                *row += 1;
+            }
+            left[g] = left[g].saturating_sub(1);
+            if left[g] == 0 {
+                current[g] = None;
+                unfinished = unfinished.saturating_sub(1);
+                open_more(&mut opened, &mut unfinished);
+            }
+            if picks.len() >= batch_rows && !emit(&mut slots, &mut picks, &mut current)? {
+                return Ok(());
+            }
+        }
+        emit(&mut slots, &mut picks, &mut current)?;
+        Ok(())
+    }
+}
+
+type Reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+
+/// A run of rows, selected or skipped.
+fn selector(selected: bool, rows: usize) -> RowSelector {
+    if selected {
+        RowSelector::select(rows)
+    } else {
+        RowSelector::skip(rows)
+    }
+}
+
+/// Row groups an ordered read keeps open ahead of the one it reads.
+const OPEN_AHEAD: usize = 2;
+
+/// Batches decoded ahead per open row group.
+const DECODED_AHEAD: usize = 2;
+
+/// What the decoding threads of an ordered read share with the reading one.
+struct Flow {
+    state: Mutex<FlowState>,
+    changed: Condvar,
+}
+
+struct FlowState {
+    /// Row groups to decode, in the order the read needs them.
+    open: Vec<usize>,
+    /// Per row group: batches decoded and not yet taken.
+    ready: Vec<VecDeque<Result<RecordBatch>>>,
+    /// Per row group: rows decoded so far.
+    decoded: Vec<usize>,
+    /// Per row group: whether a thread is decoding it.
+    busy: Vec<bool>,
+    /// Per row group: whether its reader has no more rows.
+    ended: Vec<bool>,
+    stop: bool,
+}
+
+impl Flow {
+    fn new(groups: usize) -> Self {
+        Self {
+            state: Mutex::new(FlowState {
+                open: Vec::new(),
+                ready: (0..groups).map(|_| VecDeque::new()).collect(),
+                decoded: vec![0; groups],
+                busy: vec![false; groups],
+                ended: vec![false; groups],
+                stop: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FlowState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks for row group `g` to be decoded.
+    fn open(&self, g: usize) {
+        let mut s = self.lock();
+        if !s.ended[g] {
+            s.open.push(g);
+        }
+        self.changed.notify_all();
+    }
+
+    /// Ends the read: the decoding threads return.
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.changed.notify_all();
+    }
+
+    /// For a decoding thread: the first open row group no other thread decodes and with room
+    /// for another batch (waiting for one), or `None` when the read is over.
+    fn next_to_decode(&self) -> Option<usize> {
+        let mut s = self.lock();
+        loop {
+            if s.stop {
+                return None;
+            }
+            let found = s
+                .open
+                .iter()
+                .copied()
+                .find(|&g| !s.busy[g] && s.ready[g].len() < DECODED_AHEAD);
+            if let Some(g) = found {
+                s.busy[g] = true;
+                return Some(g);
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// For a decoding thread: the next batch of row group `g` (`None`: its reader ended), of
+    /// `selected` rows in all.
+    fn decoded(&self, g: usize, batch: Option<Result<RecordBatch>>, selected: usize) {
+        let mut s = self.lock();
+        s.busy[g] = false;
+        let ended = match batch {
+            Some(Ok(b)) => {
+                s.decoded[g] += b.num_rows();
+                s.ready[g].push_back(Ok(b));
+                s.decoded[g] >= selected
+            }
+            Some(Err(e)) => {
+                s.ready[g].push_back(Err(e));
+                true
+            }
+            None => true,
+        };
+        if ended {
+            s.ended[g] = true;
+            s.open.retain(|&o| o != g);
+        }
+        self.changed.notify_all();
+    }
+
+    /// For the reading thread: the next batch of row group `g`, waiting for it (`None`: its
+    /// reader ended first).
+    fn take(&self, g: usize) -> Option<Result<RecordBatch>> {
+        let mut s = self.lock();
+        loop {
+            if let Some(b) = s.ready[g].pop_front() {
+                self.changed.notify_all();
+                return Some(b);
+            }
+            if s.ended[g] {
+                return None;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Array, AsArray, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::Int64Type;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+
+    use super::*;
+
+    /// The `name` of row `i`: every fourth null.
+    fn name_of(i: i64) -> Option<String> {
+        (i.rem_euclid(4) != 0).then(|| format!("name, number {i} of a fairly long text"))
+    }
+
+    /// Three files of 12, 7 and 20 rows in row groups of 5, an `id` equal to each row's
+    /// position and a `name` derived from it.
+    fn files(dir: &Path) -> Vec<(String, PathBuf)> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let mut start = 0i64;
+        let mut paths = Vec::new();
+        for (f, rows) in [12i64, 7, 20].into_iter().enumerate() {
+            let ids: Vec<i64> = (start..start + rows).collect();
+            let names: Vec<Option<String>> = ids.iter().map(|&i| name_of(i)).collect();
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(ids)),
+                    Arc::new(StringArray::from(names)),
+                ],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let path = dir.join(format!("{f}.parquet"));
+            let file = File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+            let props = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(5))
+                .build();
+            let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                .unwrap_or_else(|e| panic!("{e}"));
+            w.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+            w.close().unwrap_or_else(|e| panic!("{e}"));
+            paths.push((format!("t{f}"), path));
+            start += rows;
+        }
+        paths
+    }
+
+    /// The `(id, name)` of every row an ordered read passes on, and how many calls it took.
+    fn read(
+        rows: &SpotRows,
+        selected: impl Fn(u32) -> bool + Copy,
+        order: &[u32],
+        stop_after: usize,
+    ) -> (Vec<(i64, Option<String>)>, usize) {
+        let mut out = Vec::new();
+        let mut calls = 0;
+        rows.read_ordered(
+            selected,
+            order.iter().copied(),
+            &["name", "id"],
+            3,
+            &|b| Ok(b),
+            |slots, picks| {
+                calls += 1;
+                for &(b, r) in picks {
+                    let names = slots[b].column(0).as_string_view();
+                    let ids = slots[b].column(1).as_primitive::<Int64Type>();
+                    let name = names.is_valid(r).then(|| names.value(r).to_owned());
+                    out.push((ids.value(r), name));
+                }
+                Ok(calls < stop_after)
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (out, calls)
+    }
+
+    /// Rows come back in the order asked, across files and row groups interleaved more than
+    /// the read keeps open ahead, with the columns asked for, nulls kept; a read the caller
+    /// stops ends there.
+    #[test]
+    fn ordered_reads_follow_an_interleaved_order_across_row_groups() {
+        let dir =
+            std::env::temp_dir().join(format!("zhijian-spot-rows-{}-ordered", std::process::id()));
+        let rows = SpotRows::open(&files(&dir)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 39);
+        assert_eq!(rows.groups.len(), 3 + 2 + 4);
+        let selected = |p: u32| p % 3 != 1;
+        // Round robin over the three files, each file's positions rising.
+        let mut queues: Vec<Vec<u32>> = rows
+            .ranges()
+            .map(|r| r.filter(|&p| selected(p)).rev().collect())
+            .collect();
+        let mut order = Vec::new();
+        while queues.iter().any(|q| !q.is_empty()) {
+            for q in &mut queues {
+                order.extend(q.pop());
+            }
+        }
+        let expected: Vec<(i64, Option<String>)> = order
+            .iter()
+            .map(|&p| (i64::from(p), name_of(i64::from(p))))
+            .collect();
+        let (all, calls) = read(&rows, selected, &order, usize::MAX);
+        assert_eq!(all, expected);
+        assert_eq!(calls, expected.len().div_ceil(3));
+        // One file after another, as the default order mostly reads.
+        let sorted: Vec<u32> = (0..rows.len()).filter(|&p| selected(p)).collect();
+        let (all, _) = read(&rows, selected, &sorted, usize::MAX);
+        assert_eq!(all.len(), sorted.len());
+        assert!(all.iter().zip(&sorted).all(|(r, &p)| r.0 == i64::from(p)));
+        // Stopped by the caller after two calls of three rows.
+        let (some, calls) = read(&rows, selected, &order, 2);
+        assert_eq!((some.len(), calls), (6, 2));
+        assert_eq!(some, expected[..6]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
