@@ -317,7 +317,7 @@ impl SpotRows {
     /// per open row group, whatever the size of the result.
     pub fn read_ordered<I: Iterator<Item = u32> + Clone>(
         &self,
-        selected: impl Fn(u32) -> bool,
+        selected: impl Fn(u32) -> bool + Sync,
         order: I,
         columns: &[&str],
         batch_rows: usize,
@@ -325,16 +325,22 @@ impl SpotRows {
         mut each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<()> {
         let groups = self.groups.len();
-        let mut readers: Vec<Mutex<Option<Reader>>> = Vec::with_capacity(groups);
-        let mut counts: Vec<usize> = Vec::with_capacity(groups);
-        for group in &self.groups {
+        // Each row group's selected rows are counted now; its reader (and its selection)
+        // is built when it is first decoded and dropped after its last batch, so only the
+        // open row groups hold one.
+        let counts: Vec<usize> = self
+            .groups
+            .iter()
+            .map(|g| (g.start..g.start + g.rows).filter(|&p| selected(p)).count())
+            .collect();
+        let readers: Vec<Mutex<Option<Reader>>> = (0..groups).map(|_| Mutex::new(None)).collect();
+        let reader_of = |g: usize| -> Result<Reader> {
+            let group = &self.groups[g];
             let file = &self.files[group.file];
             let mut selectors: Vec<RowSelector> = Vec::new();
-            let mut count = 0usize;
             let (mut run, mut run_selected) = (0usize, false);
             for p in group.start..group.start + group.rows {
                 let s = selected(p);
-                count += usize::from(s);
                 if s != run_selected && run > 0 {
                     selectors.push(selector(run_selected, run));
                     run = 0;
@@ -345,30 +351,41 @@ impl SpotRows {
             if run > 0 {
                 selectors.push(selector(run_selected, run));
             }
-            let reader = if count > 0 {
-                Some(
-                    Self::builder_of(file, &file.view_meta, columns)?
-                        .with_row_groups(vec![group.index])
-                        .with_row_selection(RowSelection::from(selectors))
-                        .with_batch_size(batch_rows.clamp(1, 8192))
-                        .build()
-                        .map_err(|e| unreadable(&file.path, e))?,
-                )
-            } else {
-                None
-            };
-            readers.push(Mutex::new(reader));
-            counts.push(count);
-        }
+            Self::builder_of(file, &file.view_meta, columns)?
+                .with_row_groups(vec![group.index])
+                .with_row_selection(RowSelection::from(selectors))
+                .with_batch_size(batch_rows.clamp(1, 8192))
+                .build()
+                .map_err(|e| unreadable(&file.path, e))
+        };
         let flow = Flow::new(groups);
         std::thread::scope(|scope| {
             for _ in 0..DECODERS {
-                let (flow, readers, counts) = (&flow, &readers, &counts);
+                let (flow, readers, counts, reader_of) = (&flow, &readers, &counts, &reader_of);
                 scope.spawn(move || {
                     while let Some(g) = flow.next_to_decode() {
                         let path = &self.files[self.groups[g].file].path;
                         let batch = match readers[g].lock() {
-                            Ok(mut r) => r.as_mut().and_then(Iterator::next),
+                            Ok(mut r) => {
+                                if r.is_none() {
+                                    match reader_of(g) {
+                                        Ok(built) => *r = Some(built),
+                                        Err(e) => {
+                                            flow.decoded(g, Some(Err(e)), counts[g]);
+                                            continue;
+                                        }
+                                    }
+                                }
+                                let batch = r.as_mut().and_then(Iterator::next);
+                                let rows = batch
+                                    .as_ref()
+                                    .and_then(|b| b.as_ref().ok())
+                                    .map_or(0, RecordBatch::num_rows);
+                                if batch.is_none() || flow.decoded_all(g, rows, counts[g]) {
+                                    *r = None;
+                                }
+                                batch
+                            }
                             Err(_) => None,
                         };
                         let batch = batch.map(|b| {
@@ -577,6 +594,11 @@ impl Flow {
         }
     }
 
+    /// Whether `rows` more decoded rows of row group `g` complete its `selected` rows.
+    fn decoded_all(&self, g: usize, rows: usize, selected: usize) -> bool {
+        self.lock().decoded[g] + rows >= selected
+    }
+
     /// For a decoding thread: the next batch of row group `g` (`None`: its reader ended), of
     /// `selected` rows in all.
     fn decoded(&self, g: usize, batch: Option<Result<RecordBatch>>, selected: usize) {
@@ -672,7 +694,7 @@ mod tests {
     /// The `(id, name)` of every row an ordered read passes on, and how many calls it took.
     fn read(
         rows: &SpotRows,
-        selected: impl Fn(u32) -> bool + Copy,
+        selected: impl Fn(u32) -> bool + Copy + Sync,
         order: &[u32],
         stop_after: usize,
     ) -> (Vec<(i64, Option<String>)>, usize) {
