@@ -359,48 +359,44 @@ impl SpotRows {
                 .map_err(|e| unreadable(&file.path, e))
         };
         let flow = Flow::new(groups);
+        // The next batch of row group `g`, prepared (`None`: its reader has no more rows).
+        let next_batch = |g: usize| -> Option<Result<RecordBatch>> {
+            let path = &self.files[self.groups[g].file].path;
+            let mut reader = readers[g].lock().ok()?;
+            if reader.is_none() {
+                match reader_of(g) {
+                    Ok(built) => *reader = Some(built),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let batch = reader.as_mut().and_then(Iterator::next);
+            let rows = batch
+                .as_ref()
+                .and_then(|b| b.as_ref().ok())
+                .map_or(0, RecordBatch::num_rows);
+            if batch.is_none() || flow.decoded_all(g, rows, counts[g]) {
+                *reader = None;
+            }
+            drop(reader);
+            batch.map(|b| {
+                let b = b.map_err(|e| unreadable(path, e))?;
+                // The reader gives columns in file order: back to the order asked.
+                let indices: Vec<usize> = columns
+                    .iter()
+                    .filter_map(|c| b.schema().index_of(c).ok())
+                    .collect();
+                let b = b
+                    .project(&indices)
+                    .map_err(|e| QueryError::Output(e.to_string()))?;
+                prepare(b)
+            })
+        };
         std::thread::scope(|scope| {
             for _ in 0..DECODERS {
-                let (flow, readers, counts, reader_of) = (&flow, &readers, &counts, &reader_of);
+                let (flow, counts, next_batch) = (&flow, &counts, &next_batch);
                 scope.spawn(move || {
                     while let Some(g) = flow.next_to_decode() {
-                        let path = &self.files[self.groups[g].file].path;
-                        let batch = match readers[g].lock() {
-                            Ok(mut r) => {
-                                if r.is_none() {
-                                    match reader_of(g) {
-                                        Ok(built) => *r = Some(built),
-                                        Err(e) => {
-                                            flow.decoded(g, Some(Err(e)), counts[g]);
-                                            continue;
-                                        }
-                                    }
-                                }
-                                let batch = r.as_mut().and_then(Iterator::next);
-                                let rows = batch
-                                    .as_ref()
-                                    .and_then(|b| b.as_ref().ok())
-                                    .map_or(0, RecordBatch::num_rows);
-                                if batch.is_none() || flow.decoded_all(g, rows, counts[g]) {
-                                    *r = None;
-                                }
-                                batch
-                            }
-                            Err(_) => None,
-                        };
-                        let batch = batch.map(|b| {
-                            let b = b.map_err(|e| unreadable(path, e))?;
-                            // The reader gives columns in file order: back to the order asked.
-                            let indices: Vec<usize> = columns
-                                .iter()
-                                .filter_map(|c| b.schema().index_of(c).ok())
-                                .collect();
-                            let b = b
-                                .project(&indices)
-                                .map_err(|e| QueryError::Output(e.to_string()))?;
-                            prepare(b)
-                        });
-                        flow.decoded(g, batch, counts[g]);
+                        flow.decoded(g, next_batch(g), counts[g]);
                     }
                 });
             }
