@@ -656,14 +656,16 @@ pub struct OrderedRows {
 impl OrderedRows {
     /// Reads the rows (blocking: call it off the async workers), calling `each` with the
     /// batches read so far and which row of which comes next, up to 2,048 rows at a time,
-    /// until it returns `false` (see `SpotRows::read_ordered`). Lists are joined into text
-    /// as [`rows_frame`] joins them, on the decoding threads.
-    pub fn read(
+    /// until it returns `false` (see `SpotRows::read_ordered`). On the decoding threads,
+    /// lists are joined into text as [`rows_frame`] joins them, and each batch then goes
+    /// through `then` (which may encode its rows).
+    pub fn read<T: crate::spot_rows::Decoded>(
         &self,
-        each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
+        then: &(dyn Fn(RecordBatch) -> Result<T> + Sync),
+        each: impl FnMut(&[T], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<()> {
         let names: Vec<&str> = self.columns.iter().map(String::as_str).collect();
-        let prepare = |batch: RecordBatch| join_lists(&batch, &self.joined, &self.schema);
+        let prepare = |batch: RecordBatch| then(join_lists(&batch, &self.joined, &self.schema)?);
         let read = self.indexes.search.read_default_order(
             &self.table,
             &self.filters,

@@ -999,7 +999,7 @@ impl SearchIndex {
     /// query planned and no sort. `Ok(false)` when the index cannot (see
     /// [`Self::reads_default_order`]).
     #[allow(clippy::too_many_arguments)]
-    pub fn read_default_order(
+    pub fn read_default_order<T: crate::spot_rows::Decoded>(
         &self,
         table: &str,
         filters: &[(String, String, String)],
@@ -1007,8 +1007,8 @@ impl SearchIndex {
         limit: Option<usize>,
         columns: &[&str],
         batch_rows: usize,
-        prepare: &(dyn Fn(RecordBatch) -> Result<RecordBatch> + Sync),
-        each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
+        prepare: &(dyn Fn(RecordBatch) -> Result<T> + Sync),
+        each: impl FnMut(&[T], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<bool> {
         let (Some(sel), Some(seq)) = (self.select(table, filters), self.default_sequence(table))
         else {
@@ -1017,27 +1017,38 @@ impl SearchIndex {
         let Some(start) = self.start(&seq, after)? else {
             return Ok(false);
         };
-        // Each file's first position after the cursor: its positions rise along the order.
-        let mut lower = vec![u32::MAX; self.rows.file_count()];
-        let mut unseen = lower.len();
-        for i in start..seq.len() {
-            if unseen == 0 {
-                break;
+        // The rows read, as bits: tested for every row of the row groups read, and every
+        // position of the order.
+        let mut selected = crate::spot_rows::RowSet::new(self.rows.len());
+        for p in sel.positions() {
+            selected.insert(p);
+        }
+        if start > 0 {
+            // Each file's rows before its first position after the cursor are not read: its
+            // positions rise along the order.
+            let mut lower: Vec<Option<u32>> = vec![None; self.rows.file_count()];
+            let mut unseen = lower.len();
+            for i in start..seq.len() {
+                if unseen == 0 {
+                    break;
+                }
+                let p = seq.get(i);
+                let slot = &mut lower[self.rows.file_of(p)];
+                if slot.is_none() {
+                    *slot = Some(p);
+                    unseen -= 1;
+                }
             }
-            let p = seq.get(i);
-            let slot = &mut lower[self.rows.file_of(p)];
-            if *slot == u32::MAX {
-                *slot = p;
-                unseen -= 1;
+            for (range, lower) in self.rows.ranges().zip(lower) {
+                selected.remove(range.start..lower.unwrap_or(range.end));
             }
         }
-        let selected = |p: u32| p >= lower[self.rows.file_of(p)] && sel.passes(p);
         let order = (start..seq.len())
             .map(|i| seq.get(i))
-            .filter(|&p| selected(p))
+            .filter(|&p| selected.contains(p))
             .take(limit.unwrap_or(usize::MAX));
         self.rows
-            .read_ordered(selected, order, columns, batch_rows, prepare, each)?;
+            .read_ordered(&selected, order, columns, batch_rows, prepare, each)?;
         Ok(true)
     }
 

@@ -28,6 +28,80 @@ use crate::error::{QueryError, Result};
 /// Threads decoding the files of an ordered read.
 const DECODERS: usize = 2;
 
+/// Which spot-check rows a read selects, one bit per position: built once per read, then
+/// tested for every row of every row group the read touches.
+#[derive(Debug, Clone, Default)]
+pub struct RowSet {
+    bits: Vec<u64>,
+}
+
+impl RowSet {
+    /// No rows of `len` positions.
+    pub fn new(len: u32) -> Self {
+        Self {
+            bits: vec![0; (len as usize).div_ceil(64)],
+        }
+    }
+
+    /// Selects position `p` (one past the positions is ignored).
+    pub fn insert(&mut self, p: u32) {
+        if let Some(w) = self.bits.get_mut(p as usize / 64) {
+            *w |= 1 << (p % 64);
+        }
+    }
+
+    /// Whether position `p` is selected.
+    pub fn contains(&self, p: u32) -> bool {
+        self.bits
+            .get(p as usize / 64)
+            .is_some_and(|w| (w >> (p % 64)) & 1 == 1)
+    }
+
+    /// Unselects the positions of `range`.
+    pub fn remove(&mut self, range: std::ops::Range<u32>) {
+        for p in range {
+            if let Some(w) = self.bits.get_mut(p as usize / 64) {
+                *w &= !(1 << (p % 64));
+            }
+        }
+    }
+
+    /// How many positions of `range` are selected.
+    pub fn count(&self, range: std::ops::Range<u32>) -> usize {
+        let (start, end) = (range.start as usize, range.end as usize);
+        if start >= end {
+            return 0;
+        }
+        let (first, last) = (start / 64, (end - 1) / 64);
+        let mut n = 0;
+        for w in first..=last {
+            let mut word = self.bits.get(w).copied().unwrap_or(0);
+            if w == first {
+                word &= u64::MAX << (start % 64);
+            }
+            let top = end - w * 64;
+            if top < 64 {
+                word &= (1u64 << top) - 1;
+            }
+            n += word.count_ones() as usize;
+        }
+        n
+    }
+}
+
+/// What the decoding threads of an ordered read hand over per batch: the batch itself, or
+/// its rows already encoded (CSV), as long as its rows can be counted.
+pub trait Decoded: Send {
+    /// Its rows.
+    fn num_rows(&self) -> usize;
+}
+
+impl Decoded for RecordBatch {
+    fn num_rows(&self) -> usize {
+        RecordBatch::num_rows(self)
+    }
+}
+
 /// One spot-check file.
 #[derive(Debug)]
 struct SpotFile {
@@ -177,6 +251,15 @@ impl SpotRows {
             .saturating_sub(1)
     }
 
+    /// As [`Self::group_of`], trying `hint` first (an ordered read mostly stays in the row
+    /// group of the row before).
+    fn group_near(&self, p: u32, hint: usize) -> usize {
+        match self.groups.get(hint) {
+            Some(g) if g.start <= p && p - g.start < g.rows => hint,
+            _ => self.group_of(p),
+        }
+    }
+
     /// The number of files.
     pub(crate) fn file_count(&self) -> usize {
         self.files.len()
@@ -305,9 +388,11 @@ impl SpotRows {
     /// into the decompressed page or dictionary, where a `Utf8` array copies every value), in
     /// `order` (the selected positions, each once, each file's positions increasing: a file's
     /// order, or the files merged), calling `each` with up to `batch_rows` rows at a time until
-    /// it returns `false`: the batches read so far (each passed through `prepare` first, columns
-    /// in the order asked for) and which row of which batch comes next, so the caller writes
-    /// the rows in order without copying them into one batch.
+    /// it returns `false`: the batches read so far and which row of which batch comes next, so
+    /// the caller writes the rows in order without copying them into one batch. Each batch
+    /// (columns in the order asked for) goes through `prepare` on the decoding thread that
+    /// read it, while its pages are still in that core's cache: it may encode the rows there
+    /// (CSV), leaving `each` only their bytes to copy.
     ///
     /// Each row group of each file is read by its own reader over its selected rows (only
     /// their pages are read). A look-ahead walk of `order` opens the row groups in the order
@@ -315,14 +400,14 @@ impl SpotRows {
     /// ahead of need, the first needed first: a result that walks one file after another (the
     /// default order mostly does) still decodes on both threads. Memory holds a few batches
     /// per open row group, whatever the size of the result.
-    pub fn read_ordered<I: Iterator<Item = u32> + Clone>(
+    pub fn read_ordered<T: Decoded, I: Iterator<Item = u32> + Clone>(
         &self,
-        selected: impl Fn(u32) -> bool + Sync,
+        selected: &RowSet,
         order: I,
         columns: &[&str],
         batch_rows: usize,
-        prepare: &(dyn Fn(RecordBatch) -> Result<RecordBatch> + Sync),
-        mut each: impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
+        prepare: &(dyn Fn(RecordBatch) -> Result<T> + Sync),
+        mut each: impl FnMut(&[T], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<()> {
         let groups = self.groups.len();
         // Each row group's selected rows are counted now; its reader (and its selection)
@@ -331,7 +416,7 @@ impl SpotRows {
         let counts: Vec<usize> = self
             .groups
             .iter()
-            .map(|g| (g.start..g.start + g.rows).filter(|&p| selected(p)).count())
+            .map(|g| selected.count(g.start..g.start + g.rows))
             .collect();
         let readers: Vec<Mutex<Option<Reader>>> = (0..groups).map(|_| Mutex::new(None)).collect();
         let reader_of = |g: usize| -> Result<Reader> {
@@ -340,7 +425,7 @@ impl SpotRows {
             let mut selectors: Vec<RowSelector> = Vec::new();
             let (mut run, mut run_selected) = (0usize, false);
             for p in group.start..group.start + group.rows {
-                let s = selected(p);
+                let s = selected.contains(p);
                 if s != run_selected && run > 0 {
                     selectors.push(selector(run_selected, run));
                     run = 0;
@@ -360,7 +445,7 @@ impl SpotRows {
         };
         let flow = Flow::new(groups);
         // The next batch of row group `g`, prepared (`None`: its reader has no more rows).
-        let next_batch = |g: usize| -> Option<Result<RecordBatch>> {
+        let next_batch = |g: usize| -> Option<Result<T>> {
             let path = &self.files[self.groups[g].file].path;
             let mut reader = readers[g].lock().ok()?;
             if reader.is_none() {
@@ -408,13 +493,13 @@ impl SpotRows {
 
     /// The reading side of [`Self::read_ordered`]: walks `order`, opening row groups ahead of
     /// need and taking their decoded batches.
-    fn consume<I: Iterator<Item = u32> + Clone>(
+    fn consume<T: Decoded, I: Iterator<Item = u32> + Clone>(
         &self,
-        flow: &Flow,
+        flow: &Flow<T>,
         order: I,
         counts: &[usize],
         batch_rows: usize,
-        each: &mut impl FnMut(&[RecordBatch], &[(usize, usize)]) -> Result<bool>,
+        each: &mut impl FnMut(&[T], &[(usize, usize)]) -> Result<bool>,
     ) -> Result<()> {
         let groups = counts.len();
         let mut ahead = order.clone();
@@ -422,12 +507,14 @@ impl SpotRows {
         let mut left: Vec<usize> = counts.to_vec();
         // Row groups opened whose rows are not all read yet.
         let mut unfinished = 0usize;
+        let mut ahead_group = 0;
         let mut open_more = |opened: &mut Vec<bool>, unfinished: &mut usize| {
             while *unfinished < OPEN_AHEAD {
                 let Some(p) = ahead.next() else {
                     break;
                 };
-                let g = self.group_of(p);
+                let g = self.group_near(p, ahead_group);
+                ahead_group = g;
                 if !opened[g] {
                     opened[g] = true;
                     *unfinished += 1;
@@ -438,9 +525,9 @@ impl SpotRows {
         open_more(&mut opened, &mut unfinished);
         // Per row group: its current batch (a slot in `slots`) and next row.
         let mut current: Vec<Option<(usize, usize)>> = vec![None; groups];
-        let mut slots: Vec<RecordBatch> = Vec::new();
+        let mut slots: Vec<T> = Vec::new();
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(batch_rows);
-        let mut emit = |slots: &mut Vec<RecordBatch>,
+        let mut emit = |slots: &mut Vec<T>,
                         picks: &mut Vec<(usize, usize)>,
                         current: &mut Vec<Option<(usize, usize)>>|
          -> Result<bool> {
@@ -449,17 +536,19 @@ impl SpotRows {
             }
             let go_on = each(slots, picks)?;
             picks.clear();
-            // Keep only the batches still being read, renumbered.
-            let mut kept = Vec::new();
+            // Keep only the batches still being read (one per row group), renumbered.
+            let mut old: Vec<Option<T>> = slots.drain(..).map(Some).collect();
             for c in current.iter_mut().flatten() {
-                kept.push(slots[c.0].clone());
-                c.0 = kept.len() - 1;
+                if let Some(batch) = old.get_mut(c.0).and_then(Option::take) {
+                    slots.push(batch);
+                    c.0 = slots.len() - 1;
+                }
             }
-            *slots = kept;
             Ok(go_on)
         };
+        let mut g = 0;
         for p in order {
-            let g = self.group_of(p);
+            g = self.group_near(p, g);
             let exhausted = match current[g] {
                 Some((slot, row)) => row >= slots[slot].num_rows(),
                 None => true,
@@ -516,16 +605,16 @@ const OPEN_AHEAD: usize = 2;
 const DECODED_AHEAD: usize = 2;
 
 /// What the decoding threads of an ordered read share with the reading one.
-struct Flow {
-    state: Mutex<FlowState>,
+struct Flow<T> {
+    state: Mutex<FlowState<T>>,
     changed: Condvar,
 }
 
-struct FlowState {
+struct FlowState<T> {
     /// Row groups to decode, in the order the read needs them.
     open: Vec<usize>,
     /// Per row group: batches decoded and not yet taken.
-    ready: Vec<VecDeque<Result<RecordBatch>>>,
+    ready: Vec<VecDeque<Result<T>>>,
     /// Per row group: rows decoded so far.
     decoded: Vec<usize>,
     /// Per row group: whether a thread is decoding it.
@@ -535,7 +624,7 @@ struct FlowState {
     stop: bool,
 }
 
-impl Flow {
+impl<T: Decoded> Flow<T> {
     fn new(groups: usize) -> Self {
         Self {
             state: Mutex::new(FlowState {
@@ -550,7 +639,7 @@ impl Flow {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, FlowState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FlowState<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -597,7 +686,7 @@ impl Flow {
 
     /// For a decoding thread: the next batch of row group `g` (`None`: its reader ended), of
     /// `selected` rows in all.
-    fn decoded(&self, g: usize, batch: Option<Result<RecordBatch>>, selected: usize) {
+    fn decoded(&self, g: usize, batch: Option<Result<T>>, selected: usize) {
         let mut s = self.lock();
         s.busy[g] = false;
         let ended = match batch {
@@ -621,7 +710,7 @@ impl Flow {
 
     /// For the reading thread: the next batch of row group `g`, waiting for it (`None`: its
     /// reader ended first).
-    fn take(&self, g: usize) -> Option<Result<RecordBatch>> {
+    fn take(&self, g: usize) -> Option<Result<T>> {
         let mut s = self.lock();
         loop {
             if let Some(b) = s.ready[g].pop_front() {
@@ -690,14 +779,18 @@ mod tests {
     /// The `(id, name)` of every row an ordered read passes on, and how many calls it took.
     fn read(
         rows: &SpotRows,
-        selected: impl Fn(u32) -> bool + Copy + Sync,
+        selected: impl Fn(u32) -> bool,
         order: &[u32],
         stop_after: usize,
     ) -> (Vec<(i64, Option<String>)>, usize) {
         let mut out = Vec::new();
         let mut calls = 0;
+        let mut set = RowSet::new(rows.len());
+        for p in (0..rows.len()).filter(|&p| selected(p)) {
+            set.insert(p);
+        }
         rows.read_ordered(
-            selected,
+            &set,
             order.iter().copied(),
             &["name", "id"],
             3,

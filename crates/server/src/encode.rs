@@ -217,28 +217,33 @@ impl Encoder {
         }
     }
 
-    /// Rows picked from batches (an ordered read): CSV writes them where they are; other
-    /// formats copy them into one batch first.
+    /// Rows picked from batches (an ordered read), copied into one batch first (CSV lines
+    /// are encoded where the batches are decoded: see [`Self::lines`]).
     fn picked(&mut self, batches: &[Batch], picks: &[(usize, usize)]) -> std::io::Result<Vec<u8>> {
-        match self {
-            Self::Csv { header_done, last } => {
-                let mut out = Vec::with_capacity(*last + *last / 8);
-                if !*header_done && let Some(first) = batches.first() {
-                    let schema = first.schema();
-                    let names: Vec<&str> =
-                        schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    crate::csv::header(&names, &mut out);
-                    *header_done = true;
-                }
-                crate::csv::picked(batches, picks, &mut out)?;
-                *last = out.len();
-                Ok(out)
-            }
-            _ => {
-                let batch = zhijian_query::api::picked_batch(batches, picks).map_err(other)?;
-                self.batch(&batch)
-            }
+        let batch = zhijian_query::api::picked_batch(batches, picks).map_err(other)?;
+        self.batch(&batch)
+    }
+
+    /// CSV lines picked from batches encoded on the decoding threads (an ordered read), after
+    /// the header of `schema` if not written yet.
+    fn lines(
+        &mut self,
+        schema: &SchemaRef,
+        lines: &[crate::csv::Lines],
+        picks: &[(usize, usize)],
+    ) -> std::io::Result<Vec<u8>> {
+        let Self::Csv { header_done, last } = self else {
+            return Err(other("CSV lines for an encoder of another format"));
+        };
+        let mut out = Vec::with_capacity(*last + *last / 8);
+        if !*header_done {
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            crate::csv::header(&names, &mut out);
+            *header_done = true;
         }
+        crate::csv::copy_picked(lines, picks, &mut out)?;
+        *last = out.len();
+        Ok(out)
     }
 
     fn finish(self, schema: &SchemaRef) -> std::io::Result<Vec<u8>> {
@@ -329,60 +334,72 @@ pub fn stream_with_deadline<P: Send + 'static>(
     let encoding = runtime.spawn(async move {
         let _permit = permit;
         let schema = source.schema();
-        let run =
-            async {
-                let mut encoder = Encoder::new(format, &schema)?;
-                if bom && format == Format::Csv {
-                    tx.send(Ok(Bytes::from_static(b"\xEF\xBB\xBF")))
-                        .await
-                        .map_err(other)?;
-                }
-                if let Source::Ordered(rows) = source {
-                    // Read and encoded on a blocking thread; the decoding threads run beside it.
-                    let sender = tx.clone();
-                    encoder = tokio::task::spawn_blocking(move || {
-                        rows.read(|batches, picks| {
-                            let bytes = encoder
-                                .picked(batches, picks)
-                                .map_err(|e| zhijian_query::QueryError::Output(e.to_string()))?;
-                            // A closed channel means the client went away: stop reading.
-                            Ok(bytes.is_empty()
-                                || sender.blocking_send(Ok(Bytes::from(bytes))).is_ok())
-                        })
-                        .map_err(other)?;
-                        Ok::<_, std::io::Error>(encoder)
-                    })
+        let run = async {
+            let mut encoder = Encoder::new(format, &schema)?;
+            if bom && format == Format::Csv {
+                tx.send(Ok(Bytes::from_static(b"\xEF\xBB\xBF")))
                     .await
-                    .map_err(other)??;
-                } else {
-                    let mut stream = source.stream().await.map_err(other)?;
-                    loop {
-                        let next =
-                            match deadline {
-                                Some(d) => tokio::time::timeout_at(d, stream.next())
-                                    .await
-                                    .map_err(|_| {
-                                        other("the query ran past its deadline and was cancelled")
-                                    })?,
-                                None => stream.next().await,
-                            };
-                        let Some(batch) = next else {
-                            break;
-                        };
-                        let batch = batch.map_err(other)?;
-                        let bytes = encoder.batch(&batch)?;
-                        if !bytes.is_empty() {
-                            // A closed channel means the client went away: stop the query.
-                            tx.send(Ok(Bytes::from(bytes))).await.map_err(other)?;
+                    .map_err(other)?;
+            }
+            if let Source::Ordered(rows) = source {
+                // Read on a blocking thread, the decoding threads beside it; CSV lines are
+                // encoded on the decoding threads, other formats on this one.
+                let sender = tx.clone();
+                let schema = schema.clone();
+                encoder = tokio::task::spawn_blocking(move || {
+                    let failed =
+                        |e: std::io::Error| zhijian_query::QueryError::Output(e.to_string());
+                    // A closed channel means the client went away: stop reading.
+                    let send = |bytes: Vec<u8>| {
+                        bytes.is_empty() || sender.blocking_send(Ok(Bytes::from(bytes))).is_ok()
+                    };
+                    if format == Format::Csv {
+                        rows.read(
+                            &|batch| crate::csv::Lines::of(&batch).map_err(failed),
+                            |lines, picks| {
+                                Ok(send(encoder.lines(&schema, lines, picks).map_err(failed)?))
+                            },
+                        )
+                    } else {
+                        rows.read(&Ok, |batches, picks| {
+                            Ok(send(encoder.picked(batches, picks).map_err(failed)?))
+                        })
+                    }
+                    .map_err(other)?;
+                    Ok::<_, std::io::Error>(encoder)
+                })
+                .await
+                .map_err(other)??;
+            } else {
+                let mut stream = source.stream().await.map_err(other)?;
+                loop {
+                    let next = match deadline {
+                        Some(d) => {
+                            tokio::time::timeout_at(d, stream.next())
+                                .await
+                                .map_err(|_| {
+                                    other("the query ran past its deadline and was cancelled")
+                                })?
                         }
+                        None => stream.next().await,
+                    };
+                    let Some(batch) = next else {
+                        break;
+                    };
+                    let batch = batch.map_err(other)?;
+                    let bytes = encoder.batch(&batch)?;
+                    if !bytes.is_empty() {
+                        // A closed channel means the client went away: stop the query.
+                        tx.send(Ok(Bytes::from(bytes))).await.map_err(other)?;
                     }
                 }
-                let tail = encoder.finish(&schema)?;
-                if !tail.is_empty() {
-                    tx.send(Ok(Bytes::from(tail))).await.map_err(other)?;
-                }
-                Ok::<(), std::io::Error>(())
-            };
+            }
+            let tail = encoder.finish(&schema)?;
+            if !tail.is_empty() {
+                tx.send(Ok(Bytes::from(tail))).await.map_err(other)?;
+            }
+            Ok::<(), std::io::Error>(())
+        };
         if let Err(e) = run.await {
             tracing::warn!(error = %e, "streamed result ended early");
             // The head is sent already: the body ends with an error the client sees as a
