@@ -1,7 +1,7 @@
 //! What the data API asks of a snapshot: filtered rows (a page with a keyset cursor, or the
 //! whole result as a stream), exact counts, facets and pass-rate statistics.
 
-use datafusion::arrow::array::{Array, AsArray, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -649,6 +649,8 @@ pub struct OrderedRows {
     after: Option<Vec<Value>>,
     limit: Option<usize>,
     columns: Vec<String>,
+    /// Text as strings, or as the bytes stored (CSV).
+    text: crate::spot_rows::Text,
     /// Lists to join: (column index, delimiter).
     joined: Vec<(usize, String)>,
 }
@@ -672,6 +674,7 @@ impl OrderedRows {
             self.after.as_deref(),
             self.limit,
             &names,
+            self.text,
             EXPORT_BATCH,
             &prepare,
             each,
@@ -719,7 +722,17 @@ pub fn ordered_rows(
     if !default_sort || !indexes.search.reads_default_order(&req.table, filters) {
         return Ok(None);
     }
-    let Some(file_schema) = indexes.search.spot_rows().view_schema() else {
+    // CSV (lists joined) writes bytes: its text is read as the bytes stored.
+    let text = if flatten_lists {
+        crate::spot_rows::Text::Bytes
+    } else {
+        crate::spot_rows::Text::Strings
+    };
+    let file_schema = match text {
+        crate::spot_rows::Text::Strings => indexes.search.spot_rows().view_schema(),
+        crate::spot_rows::Text::Bytes => indexes.search.spot_rows().bytes_schema(),
+    };
+    let Some(file_schema) = file_schema else {
         return Ok(None);
     };
     let columns: Vec<String> = match &req.fields {
@@ -735,7 +748,11 @@ pub fn ordered_rows(
         match schema.field(name) {
             Some(t) if flatten_lists && t.field_type == FieldType::List => {
                 joined.push((i, t.delimiter.clone().unwrap_or_else(|| ";".into())));
-                fields.push(Field::new(name, DataType::Utf8, true));
+                let joined_type = match text {
+                    crate::spot_rows::Text::Strings => DataType::Utf8,
+                    crate::spot_rows::Text::Bytes => DataType::Binary,
+                };
+                fields.push(Field::new(name, joined_type, true));
             }
             _ => fields.push(f.clone()),
         }
@@ -748,12 +765,14 @@ pub fn ordered_rows(
         after: req.cursor.as_ref().map(|c| c.values.clone()),
         limit: req.limit,
         columns,
+        text,
         joined,
     }))
 }
 
 /// A batch with its list columns at `lists` joined into text by their delimiters (null
-/// items left out, as `array_to_string` does), in `schema`.
+/// items left out, as `array_to_string` does), in `schema`: as strings, or as bytes when the
+/// items are binary views (text read as bytes, see `spot_rows::Text`).
 fn join_lists(
     batch: &RecordBatch,
     lists: &[(usize, String)],
@@ -767,36 +786,75 @@ fn join_lists(
         else {
             continue;
         };
-        // The items as text once, whatever their type (text items are read as views).
-        let items = match list.values().data_type() {
-            DataType::Utf8View => list.values().clone(),
-            _ => cast(list.values(), &DataType::Utf8View)
-                .map_err(|e| QueryError::Output(e.to_string()))?,
+        let column: ArrayRef = match list.values().data_type() {
+            DataType::BinaryView => {
+                let items = list.values().as_binary_view();
+                let mut out = BinaryBuilder::with_capacity(list.len(), list.len() * 16);
+                join_rows(
+                    &list,
+                    delimiter,
+                    |at| items.is_valid(at).then(|| items.value(at)),
+                    |v| match v {
+                        Some(bytes) => out.append_value(bytes),
+                        None => out.append_null(),
+                    },
+                );
+                std::sync::Arc::new(out.finish())
+            }
+            other => {
+                // The items as text once, whatever their type (text items are read as views).
+                let items = match other {
+                    DataType::Utf8View => list.values().clone(),
+                    _ => cast(list.values(), &DataType::Utf8View)
+                        .map_err(|e| QueryError::Output(e.to_string()))?,
+                };
+                let items = items.as_string_view();
+                let mut out = StringBuilder::with_capacity(list.len(), list.len() * 16);
+                join_rows(
+                    &list,
+                    delimiter,
+                    |at| items.is_valid(at).then(|| items.value(at).as_bytes()),
+                    |v| match v {
+                        // Items and delimiter are text: so is what joins them.
+                        Some(bytes) => out.append_value(String::from_utf8_lossy(bytes)),
+                        None => out.append_null(),
+                    },
+                );
+                std::sync::Arc::new(out.finish())
+            }
         };
-        let items = items.as_string_view();
-        let offsets = list.value_offsets();
-        let mut out = StringBuilder::with_capacity(list.len(), list.len() * 16);
-        let mut text = String::new();
-        for row in 0..list.len() {
-            if list.is_null(row) {
-                out.append_null();
-                continue;
-            }
-            text.clear();
-            for item in offsets[row] as usize..offsets[row + 1] as usize {
-                if items.is_null(item) {
-                    continue;
-                }
-                if !text.is_empty() {
-                    text.push_str(delimiter);
-                }
-                text.push_str(items.value(item));
-            }
-            out.append_value(&text);
-        }
-        columns[*i] = std::sync::Arc::new(out.finish());
+        columns[*i] = column;
     }
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| QueryError::Output(e.to_string()))
+}
+
+/// Each row of `list` as its items (`item(i)`: item `i`'s bytes, `None` for a null item,
+/// left out) joined by `delimiter`, handed to `push` (`None`: a null list).
+fn join_rows<'a>(
+    list: &datafusion::arrow::array::ListArray,
+    delimiter: &str,
+    item: impl Fn(usize) -> Option<&'a [u8]>,
+    mut push: impl FnMut(Option<&[u8]>),
+) {
+    let offsets = list.value_offsets();
+    let mut joined: Vec<u8> = Vec::new();
+    for row in 0..list.len() {
+        if list.is_null(row) {
+            push(None);
+            continue;
+        }
+        joined.clear();
+        for at in offsets[row] as usize..offsets[row + 1] as usize {
+            let Some(bytes) = item(at) else {
+                continue;
+            };
+            if !joined.is_empty() {
+                joined.extend_from_slice(delimiter.as_bytes());
+            }
+            joined.extend_from_slice(bytes);
+        }
+        push(Some(&joined));
+    }
 }
 
 /// A facet request: a field, or a date field with a histogram interval.

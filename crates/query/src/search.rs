@@ -1006,6 +1006,7 @@ impl SearchIndex {
         after: Option<&[Value]>,
         limit: Option<usize>,
         columns: &[&str],
+        text: crate::spot_rows::Text,
         batch_rows: usize,
         prepare: &(dyn Fn(RecordBatch) -> Result<T> + Sync),
         each: impl FnMut(&[T], &[(usize, usize)]) -> Result<bool>,
@@ -1048,7 +1049,7 @@ impl SearchIndex {
             .filter(|&p| selected.contains(p))
             .take(limit.unwrap_or(usize::MAX));
         self.rows
-            .read_ordered(&selected, order, columns, batch_rows, prepare, each)?;
+            .read_ordered(&selected, order, columns, text, batch_rows, prepare, each)?;
         Ok(true)
     }
 

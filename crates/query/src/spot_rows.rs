@@ -18,6 +18,7 @@ use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
     RowSelector,
 };
+use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::metadata::PageIndexPolicy;
 
 use std::collections::VecDeque;
@@ -113,15 +114,19 @@ struct SpotFile {
     meta: ArrowReaderMetadata,
     /// The same file read with text as string views (see [`views`]).
     view_meta: ArrowReaderMetadata,
+    /// The same file read with text as binary views (see [`bytes_meta`]).
+    bytes_meta: ArrowReaderMetadata,
 }
 
-/// `schema` with text (also the items of lists) as string views.
-fn views(schema: &Schema) -> Schema {
-    fn view(t: &DataType) -> DataType {
+/// `schema` with text (also the items of lists) as `text` (string or binary views).
+fn text_as(schema: &Schema, text: &DataType) -> Schema {
+    fn view(t: &DataType, text: &DataType) -> DataType {
         match t {
-            DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+            DataType::Utf8 | DataType::LargeUtf8 => text.clone(),
             DataType::List(item) => DataType::List(Arc::new(
-                item.as_ref().clone().with_data_type(view(item.data_type())),
+                item.as_ref()
+                    .clone()
+                    .with_data_type(view(item.data_type(), text)),
             )),
             other => other.clone(),
         }
@@ -129,9 +134,88 @@ fn views(schema: &Schema) -> Schema {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(view(f.data_type())))
+        .map(|f| f.as_ref().clone().with_data_type(view(f.data_type(), text)))
         .collect();
     Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// `meta` read with text as binary views of its bytes, not checked as UTF-8 again: the
+/// text columns' UTF-8 annotation is dropped from the file's schema (the parquet reader
+/// checks what it is told is text), the rest of the metadata (row groups, page indexes) is
+/// kept. Our files are written by the ingester from Rust strings; a CSV export writes bytes.
+fn bytes_meta(
+    meta: &ArrowReaderMetadata,
+) -> std::result::Result<ArrowReaderMetadata, ParquetError> {
+    use datafusion::parquet::basic::{ConvertedType, LogicalType, Type as Physical};
+    use datafusion::parquet::file::metadata::{FileMetaData, ParquetMetaDataBuilder};
+    use datafusion::parquet::schema::types::{SchemaDescriptor, Type};
+    fn plain(t: &Type) -> std::result::Result<Type, ParquetError> {
+        let info = t.get_basic_info();
+        let id = info.has_id().then(|| info.id());
+        match t {
+            Type::PrimitiveType { physical_type, .. } => {
+                let text = *physical_type == Physical::BYTE_ARRAY
+                    && (matches!(info.logical_type_ref(), Some(LogicalType::String))
+                        || info.converted_type() == ConvertedType::UTF8);
+                if !text {
+                    return Ok(t.clone());
+                }
+                let mut b =
+                    Type::primitive_type_builder(info.name(), Physical::BYTE_ARRAY).with_id(id);
+                if info.has_repetition() {
+                    b = b.with_repetition(info.repetition());
+                }
+                b.build()
+            }
+            Type::GroupType { fields, .. } => {
+                let fields = fields
+                    .iter()
+                    .map(|f| plain(f).map(Arc::new))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let mut b = Type::group_type_builder(info.name())
+                    .with_fields(fields)
+                    .with_logical_type(info.logical_type_ref().cloned())
+                    .with_converted_type(info.converted_type())
+                    .with_id(id);
+                if info.has_repetition() {
+                    b = b.with_repetition(info.repetition());
+                }
+                b.build()
+            }
+        }
+    }
+    let parquet = meta.metadata();
+    let file = parquet.file_metadata();
+    let schema = SchemaDescriptor::new(Arc::new(plain(file.schema())?));
+    let file = FileMetaData::new(
+        file.version(),
+        file.num_rows(),
+        file.created_by().map(str::to_owned),
+        file.key_value_metadata().cloned(),
+        Arc::new(schema),
+        file.column_orders().cloned(),
+    );
+    let parquet = ParquetMetaDataBuilder::new(file)
+        .set_row_groups(parquet.row_groups().to_vec())
+        .set_column_index(parquet.column_index().cloned())
+        .set_offset_index(parquet.offset_index().cloned())
+        .build();
+    ArrowReaderMetadata::try_new(
+        Arc::new(parquet),
+        ArrowReaderOptions::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_schema(Arc::new(text_as(meta.schema(), &DataType::BinaryView))),
+    )
+}
+
+/// How an ordered read gives text columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    /// String views, checked as UTF-8 as they are decoded.
+    Strings,
+    /// Binary views of the bytes as stored, not checked again (see [`bytes_meta`]): for a
+    /// format that writes bytes (CSV).
+    Bytes,
 }
 
 /// The spot-check files of a snapshot, their rows numbered in manifest order.
@@ -179,9 +263,10 @@ impl SpotRows {
                 meta.metadata().clone(),
                 ArrowReaderOptions::new()
                     .with_page_index_policy(PageIndexPolicy::Optional)
-                    .with_schema(Arc::new(views(meta.schema()))),
+                    .with_schema(Arc::new(text_as(meta.schema(), &DataType::Utf8View))),
             )
             .map_err(|e| unreadable(path, e))?;
+            let bytes_meta = bytes_meta(&meta).map_err(|e| unreadable(path, e))?;
             let rows = meta.metadata().file_metadata().num_rows().max(0) as u64;
             let start = u32::try_from(total)
                 .map_err(|_| unreadable(path, "more than 4,294,967,295 spot-check rows"))?;
@@ -205,6 +290,7 @@ impl SpotRows {
                 rows: rows as u32,
                 meta,
                 view_meta,
+                bytes_meta,
             });
         }
         let total = u32::try_from(total)
@@ -278,6 +364,11 @@ impl SpotRows {
     /// The schema of an ordered read ([`Self::read_ordered`]): text as string views.
     pub fn view_schema(&self) -> Option<SchemaRef> {
         self.files.first().map(|f| f.view_meta.schema().clone())
+    }
+
+    /// The schema of an ordered read with text as bytes ([`Text::Bytes`]).
+    pub fn bytes_schema(&self) -> Option<SchemaRef> {
+        self.files.first().map(|f| f.bytes_meta.schema().clone())
     }
 
     fn builder(file: &SpotFile, columns: &[&str]) -> Result<ParquetRecordBatchReaderBuilder<File>> {
@@ -384,8 +475,9 @@ impl SpotRows {
             .map_err(|e| QueryError::Output(e.to_string()))
     }
 
-    /// Reads the rows `selected` admits with `columns` (text as string views: a view points
-    /// into the decompressed page or dictionary, where a `Utf8` array copies every value), in
+    /// Reads the rows `selected` admits with `columns` (text as string or binary views, see
+    /// [`Text`]: a view points into the decompressed page or dictionary, where a `Utf8` array
+    /// copies every value), in
     /// `order` (the selected positions, each once, each file's positions increasing: a file's
     /// order, or the files merged), calling `each` with up to `batch_rows` rows at a time until
     /// it returns `false`: the batches read so far and which row of which batch comes next, so
@@ -400,11 +492,13 @@ impl SpotRows {
     /// ahead of need, the first needed first: a result that walks one file after another (the
     /// default order mostly does) still decodes on both threads. Memory holds a few batches
     /// per open row group, whatever the size of the result.
+    #[allow(clippy::too_many_arguments)]
     pub fn read_ordered<T: Decoded, I: Iterator<Item = u32> + Clone>(
         &self,
         selected: &RowSet,
         order: I,
         columns: &[&str],
+        text: Text,
         batch_rows: usize,
         prepare: &(dyn Fn(RecordBatch) -> Result<T> + Sync),
         mut each: impl FnMut(&[T], &[(usize, usize)]) -> Result<bool>,
@@ -436,7 +530,11 @@ impl SpotRows {
             if run > 0 {
                 selectors.push(selector(run_selected, run));
             }
-            Self::builder_of(file, &file.view_meta, columns)?
+            let meta = match text {
+                Text::Strings => &file.view_meta,
+                Text::Bytes => &file.bytes_meta,
+            };
+            Self::builder_of(file, meta, columns)?
                 .with_row_groups(vec![group.index])
                 .with_row_selection(RowSelection::from(selectors))
                 .with_batch_size(batch_rows.clamp(1, 8192))
@@ -782,6 +880,7 @@ mod tests {
         selected: impl Fn(u32) -> bool,
         order: &[u32],
         stop_after: usize,
+        text: Text,
     ) -> (Vec<(i64, Option<String>)>, usize) {
         let mut out = Vec::new();
         let mut calls = 0;
@@ -793,14 +892,20 @@ mod tests {
             &set,
             order.iter().copied(),
             &["name", "id"],
+            text,
             3,
             &|b| Ok(b),
             |slots, picks| {
                 calls += 1;
                 for &(b, r) in picks {
-                    let names = slots[b].column(0).as_string_view();
+                    let names = slots[b].column(0);
                     let ids = slots[b].column(1).as_primitive::<Int64Type>();
-                    let name = names.is_valid(r).then(|| names.value(r).to_owned());
+                    let name = names.is_valid(r).then(|| match text {
+                        Text::Strings => names.as_string_view().value(r).to_owned(),
+                        Text::Bytes => {
+                            String::from_utf8_lossy(names.as_binary_view().value(r)).into_owned()
+                        }
+                    });
                     out.push((ids.value(r), name));
                 }
                 Ok(calls < stop_after)
@@ -836,16 +941,19 @@ mod tests {
             .iter()
             .map(|&p| (i64::from(p), name_of(i64::from(p))))
             .collect();
-        let (all, calls) = read(&rows, selected, &order, usize::MAX);
+        let (all, calls) = read(&rows, selected, &order, usize::MAX, Text::Strings);
         assert_eq!(all, expected);
         assert_eq!(calls, expected.len().div_ceil(3));
+        // Text as the bytes stored: the same rows.
+        let (all, _) = read(&rows, selected, &order, usize::MAX, Text::Bytes);
+        assert_eq!(all, expected);
         // One file after another, as the default order mostly reads.
         let sorted: Vec<u32> = (0..rows.len()).filter(|&p| selected(p)).collect();
-        let (all, _) = read(&rows, selected, &sorted, usize::MAX);
+        let (all, _) = read(&rows, selected, &sorted, usize::MAX, Text::Strings);
         assert_eq!(all.len(), sorted.len());
         assert!(all.iter().zip(&sorted).all(|(r, &p)| r.0 == i64::from(p)));
         // Stopped by the caller after two calls of three rows.
-        let (some, calls) = read(&rows, selected, &order, 2);
+        let (some, calls) = read(&rows, selected, &order, 2, Text::Bytes);
         assert_eq!((some.len(), calls), (6, 2));
         assert_eq!(some, expected[..6]);
         let _ = std::fs::remove_dir_all(&dir);

@@ -17,6 +17,9 @@ enum Column<'a> {
     Utf8(&'a datafusion::arrow::array::StringArray),
     LargeUtf8(&'a datafusion::arrow::array::LargeStringArray),
     Utf8View(&'a datafusion::arrow::array::StringViewArray),
+    /// Text read as the bytes stored (an ordered read's `Text::Bytes`).
+    Bytes(&'a datafusion::arrow::array::BinaryArray),
+    BytesView(&'a datafusion::arrow::array::BinaryViewArray),
     Int32(&'a PrimitiveArray<Int32Type>),
     Int64(&'a PrimitiveArray<Int64Type>),
     /// Dates of years 0 to 9999 written here; others as Arrow displays them.
@@ -141,6 +144,7 @@ pub fn rows(batch: &RecordBatch, out: &mut Vec<u8>) -> std::io::Result<()> {
 fn columns<'a>(
     batch: &'a RecordBatch,
     options: &'a FormatOptions<'a>,
+    binary_is_text: bool,
 ) -> std::io::Result<Vec<Column<'a>>> {
     let mut columns = Vec::with_capacity(batch.num_columns());
     for a in batch.columns() {
@@ -148,6 +152,8 @@ fn columns<'a>(
             DataType::Utf8 => Column::Utf8(a.as_string::<i32>()),
             DataType::LargeUtf8 => Column::LargeUtf8(a.as_string::<i64>()),
             DataType::Utf8View => Column::Utf8View(a.as_string_view()),
+            DataType::Binary if binary_is_text => Column::Bytes(a.as_binary::<i32>()),
+            DataType::BinaryView if binary_is_text => Column::BytesView(a.as_binary_view()),
             DataType::Int32 => Column::Int32(a.as_primitive()),
             DataType::Int64 => Column::Int64(a.as_primitive()),
             DataType::Date32 => Column::Date32(
@@ -195,6 +201,16 @@ fn row(
                     field(out, a.value(row).as_bytes());
                 }
             }
+            Column::Bytes(a) => {
+                if a.is_valid(row) {
+                    field(out, a.value(row));
+                }
+            }
+            Column::BytesView(a) => {
+                if a.is_valid(row) {
+                    field(out, a.value(row));
+                }
+            }
             Column::Int32(a) => {
                 if a.is_valid(row) {
                     integer(out, i64::from(a.value(row)));
@@ -237,7 +253,7 @@ pub fn picked(
     let options = FormatOptions::default().with_null("");
     let columns: Vec<Vec<Column>> = batches
         .iter()
-        .map(|b| columns(b, &options))
+        .map(|b| columns(b, &options, false))
         .collect::<std::io::Result<_>>()?;
     let mut scratch = String::new();
     for &(b, r) in picks {
@@ -260,10 +276,11 @@ pub struct Lines {
 }
 
 impl Lines {
-    /// The lines of `batch`.
+    /// The lines of `batch`, whose binary columns are text read as bytes (an ordered read's
+    /// `Text::Bytes`): written as they are, where Arrow would write them in hex.
     pub fn of(batch: &RecordBatch) -> std::io::Result<Self> {
         let options = FormatOptions::default().with_null("");
-        let columns = columns(batch, &options)?;
+        let columns = columns(batch, &options, true)?;
         let rows = batch.num_rows();
         // Sized once: the text's bytes, a separator per field, 11 bytes per other value.
         fn span<O: datafusion::arrow::array::OffsetSizeTrait>(offsets: &[O]) -> usize {
@@ -278,6 +295,8 @@ impl Lines {
                 Column::Utf8(a) => span(a.value_offsets()),
                 Column::LargeUtf8(a) => span(a.value_offsets()),
                 Column::Utf8View(a) => a.total_bytes_len(),
+                Column::Bytes(a) => span(a.value_offsets()),
+                Column::BytesView(a) => a.total_bytes_len(),
                 _ => 11 * rows,
             })
             .sum();
@@ -462,6 +481,27 @@ mod tests {
             String::from_utf8_lossy(&expected)
         );
         assert!(copied.starts_with(b"a,0\n,1\n\xE7\x94\xB2,100\n\"c,d\",2\n"));
+        // Text read as bytes (binary views; lists joined as binary): the same lines.
+        let as_bytes = |b: &RecordBatch, to: &DataType| {
+            let mut columns = b.columns().to_vec();
+            columns[0] =
+                datafusion::arrow::compute::cast(&columns[0], to).unwrap_or_else(|e| panic!("{e}"));
+            let schema = Schema::new(vec![
+                Field::new("name", to.clone(), true),
+                Field::new("n", DataType::Int64, false),
+            ]);
+            RecordBatch::try_new(Arc::new(schema), columns).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let bytes: Vec<Lines> = [
+            as_bytes(&batches[0], &DataType::BinaryView),
+            as_bytes(&batches[1], &DataType::Binary),
+        ]
+        .iter()
+        .map(|b| Lines::of(b).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+        let mut from_bytes = Vec::new();
+        copy_picked(&bytes, &picks, &mut from_bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(from_bytes, copied);
         // A pick past a batch's rows is an error, not a short file.
         assert!(copy_picked(&lines, &[(1, 3)], &mut copied).is_err());
         assert!(copy_picked(&lines, &[(2, 0)], &mut copied).is_err());
