@@ -100,11 +100,14 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         .thread_stack_size(16 * 1024 * 1024)
         .enable_all()
         .build()?;
-    runtime
-        .block_on(zhijian_server::serve(state, args.addr, args.flight_addr))
-        .map_err(|source| CliError::Serve {
-            addr: args.addr,
-            source,
-        })?;
+    let served = runtime.block_on(zhijian_server::serve(state, args.addr, args.flight_addr));
+    // The requests in flight are finished; what still runs on the blocking pool is work no
+    // one waits for (a search index still building, ~25 s at 5M rows), which dropping the
+    // runtime would wait out before the process could exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served.map_err(|source| CliError::Serve {
+        addr: args.addr,
+        source,
+    })?;
     Ok(())
 }
