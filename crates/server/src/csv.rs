@@ -5,6 +5,11 @@
 //! Measured on a 1M-row export at 5M rows, arrow-csv spent a third of the CPU formatting each
 //! string through `fmt::Display` into a scratch buffer, checking it as UTF-8 again and copying
 //! it twice more; text columns are most of a spot-check row.
+//!
+//! An ordered export encodes each batch as [`Lines`] on the thread that decoded it, its text
+//! read as the bytes stored (binary columns there are text, written as they are; elsewhere
+//! binary is written in hex, as arrow-csv does), and the reading thread copies the lines it
+//! picks ([`copy_picked`]).
 
 use std::fmt::Write as _;
 
