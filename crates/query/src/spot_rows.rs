@@ -213,7 +213,7 @@ fn bytes_meta(
 pub enum Text {
     /// String views, checked as UTF-8 as they are decoded.
     Strings,
-    /// Binary views of the bytes as stored, not checked again (see [`bytes_meta`]): for a
+    /// Binary views of the bytes as stored, not checked again as UTF-8: for a
     /// format that writes bytes (CSV).
     Bytes,
 }
