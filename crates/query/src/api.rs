@@ -699,8 +699,9 @@ pub fn picked_batch(slots: &[RecordBatch], picks: &[(usize, usize)]) -> Result<R
 
 /// The whole filtered result of a spot-check table in its default order, read by position,
 /// when the index is built and holds the filters and the order (else `None`: then
-/// [`rows_frame`]). Lists are joined into text when `flatten_lists`, as [`rows_frame`] joins
-/// them.
+/// [`rows_frame`]). `flatten_lists` is for CSV: lists are joined into text as [`rows_frame`]
+/// joins them, and text is read as the bytes stored (binary columns, which only a CSV writer
+/// that takes them as text should be given: see `spot_rows::Text::Bytes`).
 pub fn ordered_rows(
     view: &SnapshotView,
     catalog: &Catalog,

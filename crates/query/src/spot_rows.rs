@@ -44,7 +44,7 @@ impl RowSet {
         }
     }
 
-    /// Selects position `p` (one past the positions is ignored).
+    /// Selects position `p` (a position past the end is ignored).
     pub fn insert(&mut self, p: u32) {
         if let Some(w) = self.bits.get_mut(p as usize / 64) {
             *w |= 1 << (p % 64);
@@ -112,7 +112,7 @@ struct SpotFile {
     start: u32,
     rows: u32,
     meta: ArrowReaderMetadata,
-    /// The same file read with text as string views (see [`views`]).
+    /// The same file read with text as string views (see [`text_as`]).
     view_meta: ArrowReaderMetadata,
     /// The same file read with text as binary views (see [`bytes_meta`]).
     bytes_meta: ArrowReaderMetadata,
@@ -477,9 +477,8 @@ impl SpotRows {
 
     /// Reads the rows `selected` admits with `columns` (text as string or binary views, see
     /// [`Text`]: a view points into the decompressed page or dictionary, where a `Utf8` array
-    /// copies every value), in
-    /// `order` (the selected positions, each once, each file's positions increasing: a file's
-    /// order, or the files merged), calling `each` with up to `batch_rows` rows at a time until
+    /// copies every value), in `order` (the selected positions, each once, each file's
+    /// positions increasing: a file's order, or the files merged), calling `each` with up to `batch_rows` rows at a time until
     /// it returns `false`: the batches read so far and which row of which batch comes next, so
     /// the caller writes the rows in order without copying them into one batch. Each batch
     /// (columns in the order asked for) goes through `prepare` on the decoding thread that
