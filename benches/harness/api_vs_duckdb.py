@@ -13,6 +13,9 @@
    SQL text and parameters, in DuckDB (DataFusion-only function names translated).
 5. wrk (when installed) loads the server with a point lookup and a filtered page, 4 connections
    for 10 s on loopback; the server's peak RSS is read from /proc.
+6. With --roapi PATH (a peer: `pip install roapi`), ROAPI serves the same Parquet files and
+   answers the ten requests' SQL over its HTTP SQL endpoint in the same run (ROAPI loads the
+   tables into memory first; its load time and peak RSS are reported too).
 
 Figures are ratios measured in the same run on the same machine (PERFORMANCE.md: medians move
 3-4x between runs on a shared machine).
@@ -43,6 +46,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--port", type=int, default=18_080)
     ap.add_argument("--work")
+    ap.add_argument("--roapi", help="a roapi executable: time the same SQL over its HTTP API")
     args = ap.parse_args()
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="zhijian-api-bench-"))
     raw, warehouse = work / "raw", work / "warehouse"
@@ -134,6 +138,49 @@ def main() -> None:
          f"TO '{out_csv}' (FORMAT csv, HEADER)"),
     ]
 
+    # ROAPI (DataFusion) runs the DuckDB SQL as written, except the export: no COPY and no
+    # `* REPLACE`, so the columns are listed and its HTTP answer asked for as CSV.
+    columns = con.execute("DESCRIBE spot_checks").fetchall()
+    listed = ", ".join(f"array_to_string({c[0]}, ';') AS {c[0]}" if c[1].endswith("[]") else c[0]
+                       for c in columns)
+    peer_sql = [sql for _, _, sql in cases[:-1]] + [
+        f"SELECT {listed} FROM spot_checks WHERE result = 'fail' ORDER BY {order}"]
+    roapi = None
+    if args.roapi:
+        spot_dir = work / "roapi-spot-checks"
+        shutil.rmtree(spot_dir, ignore_errors=True)
+        spot_dir.mkdir()
+        for f in spot_files:
+            os.symlink(f, spot_dir / pathlib.Path(f).name)
+        roapi_port = args.port + 1
+        t0 = time.perf_counter()
+        roapi = subprocess.Popen([args.roapi, "-a", f"127.0.0.1:{roapi_port}",
+                                  "--addr-flight-sql", f"127.0.0.1:{args.port + 2}",
+                                  "--addr-postgres", f"127.0.0.1:{args.port + 3}",
+                                  "-t", f"spot_checks={spot_dir}/,format=parquet",
+                                  "-t", f"a102={a102},format=parquet"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        roapi_conn = http.client.HTTPConnection("127.0.0.1", roapi_port, timeout=600)
+        for _ in range(600):
+            try:
+                roapi_conn.request("POST", "/api/sql", body=b"SELECT 1")
+                r = roapi_conn.getresponse()
+                r.read()
+                if r.status == 200:
+                    break
+            except OSError:
+                roapi_conn.close()
+            time.sleep(0.5)
+        report["roapi_ready_s"] = round(time.perf_counter() - t0, 1)
+
+        def roapi_get(sql: str, csv: bool) -> None:
+            headers = {"Accept": "application/csv"} if csv else {}
+            roapi_conn.request("POST", "/api/sql", body=sql.encode(), headers=headers)
+            r = roapi_conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise RuntimeError(f"roapi: {sql[:80]}: {r.status} {body[:300]!r}")
+
     server = subprocess.Popen([args.zhijian, "serve", "--warehouse", warehouse, "--addr",
                                f"127.0.0.1:{args.port}"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env={**os.environ, "ZHIJIAN_LOG": "warn"})
@@ -174,17 +221,32 @@ def main() -> None:
                 raise RuntimeError(f"{path}: {r.status} {body[:300]!r}")
 
         results = []
-        for name, path, sql in cases:
-            ours, theirs = [], []
+        for k, (name, path, sql) in enumerate(cases):
+            ours, theirs, peer = [], [], []
             for i in range(args.repeat + 2):
                 t0 = time.perf_counter(); get(path); t = time.perf_counter() - t0
                 if i >= 2: ours.append(t)
                 t0 = time.perf_counter(); con.execute(sql).fetchall(); t = time.perf_counter() - t0
                 if i >= 2: theirs.append(t)
+                if roapi:
+                    t0 = time.perf_counter(); roapi_get(peer_sql[k], k == len(cases) - 1)
+                    t = time.perf_counter() - t0
+                    if i >= 2: peer.append(t)
             o, d = statistics.median(ours), statistics.median(theirs)
-            results.append({"request": name, "zhijian_http_ms": round(o * 1000, 2),
-                            "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)})
+            row = {"request": name, "zhijian_http_ms": round(o * 1000, 2),
+                   "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)}
+            if peer:
+                p = statistics.median(peer)
+                row.update({"roapi_http_ms": round(p * 1000, 2), "ratio_to_roapi": round(o / p, 2)})
+            results.append(row)
         report["requests"] = results
+        if roapi:
+            status = pathlib.Path(f"/proc/{roapi.pid}/status").read_text()
+            hwm = [l for l in status.splitlines() if l.startswith("VmHWM")]
+            report["roapi_peak_rss_mib"] = int(hwm[0].split()[1]) // 1024 if hwm else None
+            roapi.terminate()
+            roapi.wait()
+            roapi = None
 
         # The named queries: the same SQL text and parameters in DuckDB, where the few
         # DataFusion-only names are translated.
@@ -261,6 +323,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        if roapi:
+            roapi.terminate()
+            roapi.wait()
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2, ensure_ascii=False))
