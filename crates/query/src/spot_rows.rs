@@ -141,8 +141,8 @@ fn text_as(schema: &Schema, text: &DataType) -> Schema {
 
 /// `meta` read with text as binary views of its bytes, not checked as UTF-8 again: the
 /// text columns' UTF-8 annotation is dropped from the file's schema (the parquet reader
-/// checks what it is told is text), the rest of the metadata (row groups, page indexes) is
-/// kept. Our files are written by the ingester from Rust strings; a CSV export writes bytes.
+/// checks what it is told is text), the row groups and offset index are kept. Our files are
+/// written by the ingester from Rust strings; a CSV export writes bytes.
 fn bytes_meta(
     meta: &ArrowReaderMetadata,
 ) -> std::result::Result<ArrowReaderMetadata, ParquetError> {
@@ -195,9 +195,10 @@ fn bytes_meta(
         Arc::new(schema),
         file.column_orders().cloned(),
     );
+    // The offset index finds the pages of the rows selected; the column index (min and max
+    // per page, for predicates) is not used by a read by position and is not copied.
     let parquet = ParquetMetaDataBuilder::new(file)
         .set_row_groups(parquet.row_groups().to_vec())
-        .set_column_index(parquet.column_index().cloned())
         .set_offset_index(parquet.offset_index().cloned())
         .build();
     ArrowReaderMetadata::try_new(
