@@ -821,7 +821,14 @@ fn join_lists(
                         None => out.append_null(),
                     },
                 );
-                std::sync::Arc::new(out.finish())
+                let joined: ArrayRef = std::sync::Arc::new(out.finish());
+                // Items that are not text (numbers) joined for a read of text as bytes: the
+                // schema asks for bytes.
+                match schema.fields().get(*i).map(|f| f.data_type()) {
+                    Some(DataType::Binary) => cast(&joined, &DataType::Binary)
+                        .map_err(|e| QueryError::Output(e.to_string()))?,
+                    _ => joined,
+                }
             }
         };
         columns[*i] = column;
@@ -1126,6 +1133,46 @@ pub async fn stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lists joined for a read of text as bytes come out as the schema's bytes, whether the
+    /// items are text read as bytes or numbers; null items are left out, null lists stay null.
+    #[test]
+    fn lists_join_into_the_type_the_schema_asks() {
+        use datafusion::arrow::array::{BinaryArray, ListArray};
+        use datafusion::arrow::datatypes::Int64Type;
+        let numbers = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1), None, Some(2)]),
+            None,
+            Some(vec![]),
+        ]);
+        let mut text = datafusion::arrow::array::ListBuilder::new(
+            datafusion::arrow::array::BinaryViewBuilder::new(),
+        );
+        text.append_value([Some(b"1".as_slice()), None, Some(b"2".as_slice())]);
+        text.append_null();
+        text.append_value([None::<&[u8]>; 0]);
+        let text: ArrayRef = std::sync::Arc::new(text.finish());
+        let schema: SchemaRef = std::sync::Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Binary, true),
+            Field::new("t", DataType::Binary, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            std::sync::Arc::new(Schema::new(vec![
+                Field::new("n", numbers.data_type().clone(), true),
+                Field::new("t", text.data_type().clone(), true),
+            ])),
+            vec![std::sync::Arc::new(numbers), text],
+        )
+        .expect("batch");
+        let joined =
+            join_lists(&batch, &[(0, ";".into()), (1, ";".into())], &schema).expect("joined");
+        for c in joined.columns() {
+            let c = c.as_any().downcast_ref::<BinaryArray>().expect("binary");
+            assert_eq!(c.value(0), b"1;2");
+            assert!(c.is_null(1));
+            assert_eq!(c.value(2), b"");
+        }
+    }
 
     #[test]
     fn wilson_interval_brackets_the_rate() {
