@@ -12,6 +12,10 @@ mod determinism;
 mod encodings;
 /// XLS and XLSX open in calamine (the ingester's reader) with rows where the truth says.
 mod readers;
+/// The 98 registers, lists and statistics hold values a researcher would believe: no
+/// column label with a counter, unique keys, institutions where institutions belong, HS codes
+/// of the product's chapter, dates in order and parts that add up.
+mod registers;
 /// Pass rates per year, province shares, fail-only scope after 2018, special rows.
 mod statistics;
 /// Truth rows are publishable under their Table Schema, and every row is accounted for.

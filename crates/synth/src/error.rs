@@ -26,6 +26,15 @@ pub enum SynthError {
     /// The catalog the corpus is generated for is invalid.
     #[error(transparent)]
     Catalog(#[from] zhijian_catalog::CatalogError),
+    /// A field of a resource that no generator fills (a gap in `registers`, not in the
+    /// input): the generator refuses to write a column label with a counter instead.
+    #[error("{resource}: no generator fills field `{field}`")]
+    Uncovered {
+        /// The resource.
+        resource: String,
+        /// The field.
+        field: String,
+    },
     /// An option is out of range.
     #[error("--{option}: {problem}")]
     Option {

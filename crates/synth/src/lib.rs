@@ -26,6 +26,7 @@ mod enterprise;
 mod error;
 mod others;
 mod publication;
+mod registers;
 mod rng;
 mod sink;
 mod spot;
