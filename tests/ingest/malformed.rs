@@ -220,3 +220,80 @@ fn combined_headers_split_into_items_and_their_values() {
     assert!(remarks.contains("标志和说明：检验结果 不符合"), "{remarks}");
     assert_eq!(rows[1]["failed_items"], serde_json::json!(["输入功率"]));
 }
+
+#[test]
+fn a_key_listed_again_later_replaces_the_earlier_row_which_is_rejected() {
+    // The same CCC certificate in two publications (its status changed) and twice within the
+    // second: the last listing is the register's entry, the earlier ones are rejected with
+    // the key and the row that replaced them.
+    let root = tempfile::tempdir().expect("tempdir");
+    let header = "证书编号,申请人,产品名称,发证日期,证书状态";
+    for (publication, body) in [
+        (
+            "2019-0000",
+            "2019010701000001,宁波市美佳电器有限公司,电热水壶,2019-03-01,有效\n\
+             2019010701000002,佛山市华辉电器有限公司,电风扇,2019-04-01,有效\n",
+        ),
+        (
+            "2020-0001",
+            "2019010701000001,宁波市美佳电器有限公司,电热水壶,2019-03-01,暂停\n\
+             2019010701000003,温州市恒达电器有限公司,电饭锅,2020-01-01,有效\n\
+             2019010701000003,温州市恒达电器有限公司,电饭锅,2020-01-01,撤销\n",
+        ),
+    ] {
+        let dir = root.path().join("E1-01").join(publication);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        write(
+            &dir,
+            "publication.toml",
+            "title = \"CCC证书\"\nauthority = \"国家认证认可监督管理委员会\"\npublished = 2020-03-15\n",
+        );
+        write(&dir, "certificates.csv", format!("{header}\n{body}"));
+    }
+    let catalog = Catalog::builtin().expect("catalog");
+    let result = ingest(root.path(), &catalog, &[], &|_, _| {});
+    let r = &result.resources["E1-01"];
+    assert_eq!(r.accounting.rows_in, 7, "five data rows and two headers");
+    assert_eq!(r.accounting.published, 3, "{:?}", r.rejects);
+    assert_eq!(r.accounting.rejected.get("duplicate_key"), Some(&2));
+    let mut rejected: Vec<(String, u32, String)> = r
+        .rejects
+        .iter()
+        .map(|x| (x.source_file.clone(), x.source_row, x.value.clone()))
+        .collect();
+    rejected.sort();
+    assert_eq!(
+        rejected,
+        vec![
+            (
+                "E1-01/2019-0000/certificates.csv".to_owned(),
+                2,
+                "2019010701000001 (kept: E1-01/2020-0001/certificates.csv row 2)".to_owned()
+            ),
+            (
+                "E1-01/2020-0001/certificates.csv".to_owned(),
+                3,
+                "2019010701000003 (kept: E1-01/2020-0001/certificates.csv row 4)".to_owned()
+            ),
+        ]
+    );
+    assert!(r.rejects.iter().all(|x| x.field == "certificate_no"));
+    let rows = r.rows();
+    let status: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|m| {
+            (
+                m["certificate_no"].as_str().unwrap_or_default(),
+                m["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        vec![
+            ("2019010701000002", "有效"),
+            ("2019010701000001", "暂停"),
+            ("2019010701000003", "撤销"),
+        ]
+    );
+}

@@ -100,6 +100,22 @@ pub struct ResourceRows {
     pub sources: Vec<Source>,
     /// Files that could not be read.
     pub errors: Vec<FileError>,
+    /// The primary key of every published row, in the order of `batches`, for resources
+    /// keyed by their own fields (empty for those keyed by `record_id`).
+    pub keys: Vec<RowKey>,
+}
+
+/// A published row's primary key and where the row came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKey {
+    /// The key fields' values joined by `|`.
+    pub key: String,
+    /// Attachment path relative to the raw root.
+    pub source_file: String,
+    /// Sheet name or HTML table index.
+    pub source_sheet: Option<String>,
+    /// Row number.
+    pub source_row: u32,
 }
 
 impl ResourceRows {
@@ -133,7 +149,97 @@ impl ResourceRows {
         self.accounting.add(&other.accounting);
         self.sources.extend(other.sources);
         self.errors.extend(other.errors);
+        self.keys.extend(other.keys);
     }
+
+    /// Enforces the resource's primary key: where rows share
+    /// a key, the last one in raw order (publications in order, then attachments, then rows)
+    /// is the register's current entry and is published; every earlier one is rejected as
+    /// `duplicate_key`, naming the key and the row that replaced it. Nothing is dropped
+    /// without a reject, and the published data satisfies the declared key.
+    pub fn enforce_key(&mut self, key_fields: &[&str]) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let mut last: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(self.keys.len());
+        for (i, k) in self.keys.iter().enumerate() {
+            last.insert(&k.key, i);
+        }
+        let keep: Vec<bool> = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| last.get(k.key.as_str()) == Some(&i))
+            .collect();
+        if keep.iter().all(|k| *k) {
+            return;
+        }
+        let mut rejects = Vec::new();
+        for (k, _) in self.keys.iter().zip(&keep).filter(|(_, keep)| !**keep) {
+            let winner = last
+                .get(k.key.as_str())
+                .and_then(|&i| self.keys.get(i))
+                .map(|w| format!(" (kept: {} row {})", w.source_file, w.source_row))
+                .unwrap_or_default();
+            rejects.push(Reject {
+                source_file: k.source_file.clone(),
+                source_sheet: k.source_sheet.clone(),
+                source_row: k.source_row,
+                field: key_fields.join("+"),
+                value: format!("{}{winner}", k.key),
+                reason: "duplicate_key".into(),
+            });
+        }
+        let mut offset = 0;
+        for batch in &mut self.batches {
+            let n = batch.num_rows();
+            let mask = arrow_array::BooleanArray::from(keep[offset..offset + n].to_vec());
+            offset += n;
+            // The mask has the batch's length, so filtering cannot fail.
+            if let Ok(kept) = arrow_select::filter::filter_record_batch(batch, &mask) {
+                *batch = kept;
+            }
+        }
+        let dropped = rejects.len() as u64;
+        self.accounting.published -= dropped;
+        *self
+            .accounting
+            .rejected
+            .entry("duplicate_key".into())
+            .or_default() += dropped;
+        self.rejects.extend(rejects);
+        self.keys = self
+            .keys
+            .drain(..)
+            .zip(keep)
+            .filter_map(|(k, keep)| keep.then_some(k))
+            .collect();
+    }
+}
+
+/// A row's primary key: the key fields' values joined by `|` (text as it is, other values
+/// as JSON).
+fn key_text(key_fields: &[&str], row: &Map<String, Value>) -> String {
+    key_fields
+        .iter()
+        .map(|k| match row.get(*k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The fields of a resource's own primary key (none when it is keyed by `record_id`).
+pub fn key_fields(schema: &zhijian_catalog::TableSchema) -> Vec<&str> {
+    schema
+        .primary_key
+        .iter()
+        .map(String::as_str)
+        .filter(|k| *k != "record_id")
+        .collect()
 }
 
 /// Everything read from a raw root, by resource id.
@@ -345,7 +451,30 @@ pub fn ingest_publication(
     }
     // Columnar at once: the row objects of this publication are dropped here.
     match crate::snapshot::to_batch(&schema.to_arrow(), &rows) {
-        Ok(batch) => into.batches.push(batch),
+        Ok(batch) => {
+            into.batches.push(batch);
+            let key_fields = key_fields(schema);
+            if !key_fields.is_empty() {
+                into.keys.extend(rows.iter().map(|m| {
+                    RowKey {
+                        key: key_text(&key_fields, m),
+                        source_file: m
+                            .get("source_file")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        source_sheet: m
+                            .get("source_sheet")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                        source_row: m
+                            .get("source_row")
+                            .and_then(Value::as_u64)
+                            .unwrap_or_default() as u32,
+                    }
+                }));
+            }
+        }
         Err(e) => {
             // Cannot happen for rows the normalizers made; if it does, nothing is lost silently.
             let n = rows.len() as u64;
@@ -423,6 +552,11 @@ pub fn ingest(
     let mut out = Ingested::default();
     for (resource, part) in parts {
         out.resources.entry(resource).or_default().absorb(part);
+    }
+    for (id, rows) in &mut out.resources {
+        if let Ok(schema) = catalog.resource(id).and_then(|r| catalog.schema_of(r)) {
+            rows.enforce_key(&key_fields(schema));
+        }
     }
     out
 }
