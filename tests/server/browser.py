@@ -95,7 +95,15 @@ def flow(d, lang):
     r["download_sha256_ok"] = hashlib.sha256(body).hexdigest() == listed
     r["jsonld"] = json.loads(d.find_element(By.CSS_SELECTOR, "script[type='application/ld+json']")
                              .get_attribute("innerHTML"))["@type"]
+    r["sample_rows"] = len(d.find_elements(By.CSS_SELECTOR, "#sample tbody tr"))
+    r["distribution_charts"] = len(d.find_elements(By.CSS_SELECTOR, "#distributions svg.chart"))
+    r["coverage"] = d.find_element(By.ID, "coverage").text
     shot(d, f"{lang}-5-dataset")
+    # A register's page: its own sample and distributions.
+    d.get(base + "/datasets/E1-01" + ("?lang=en" if en else ""))
+    r["register_sample"] = [td.text for td in d.find_elements(By.CSS_SELECTOR, "#sample tbody tr:first-child td")]
+    r["register_charts"] = len(d.find_elements(By.CSS_SELECTOR, "#distributions svg.chart"))
+    shot(d, f"{lang}-5-register")
     # SQL console.
     d.get(base + "/sql" + ("?lang=en" if en else ""))
     run_sql(d, "SELECT product, count(*) AS n FROM spot_checks GROUP BY product ORDER BY n DESC LIMIT 5")

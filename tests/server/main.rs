@@ -1,6 +1,8 @@
 //! The data API through real HTTP, on a snapshot ingested from a synthetic corpus, judged by
 //! real clients (pyarrow, Python csv, openpyxl, schemathesis).
 
+/// The Data Package as served, validated by the official `frictionless` for every resource.
+mod datapackage;
 /// Downloads, snapshots and changes.
 mod downloads;
 /// Catalog, resources, operations, metadata documents, OpenAPI and docs.

@@ -60,6 +60,27 @@ fn pages_in_headless_chromium_in_both_languages_and_without_javascript() {
         );
         assert_eq!(p["download_sha256_ok"], true, "{p}");
         assert_eq!(p["jsonld"], "Dataset", "{p}");
+        // What a researcher checks first: a sample, distributions, the coverage in time.
+        assert_eq!(p["sample_rows"], 10, "{p}");
+        assert!(
+            p["distribution_charts"].as_u64().is_some_and(|n| n >= 2),
+            "{p}"
+        );
+        assert!(
+            p["coverage"]
+                .as_str()
+                .is_some_and(|c| c.chars().filter(char::is_ascii_digit).count() >= 8),
+            "declared and observed years: {p}"
+        );
+        let register = p["register_sample"].as_array().expect("register sample");
+        assert!(
+            register
+                .first()
+                .and_then(|v| v.as_str())
+                .is_some_and(|c| c.len() == 16 && c.chars().all(|ch| ch.is_ascii_digit())),
+            "a CCC certificate number opens the E1-01 sample: {p}"
+        );
+        assert!(p["register_charts"].as_u64().is_some_and(|n| n >= 2), "{p}");
         assert_eq!(p["sql_rows"], 5, "{p}");
         assert!(
             p["sql_error"]

@@ -105,12 +105,19 @@ pub async fn download(
     Ok(response)
 }
 
-/// The whole catalog as a Frictionless Data Package (v2), pointing at the current snapshot's
-/// CSV downloads.
+/// The whole catalog as a Frictionless Data Package (v2), pointing at the CSV downloads of the
+/// current snapshot or of the one `_as_of` names.
+///
+/// An older snapshot's package is a versioned one a researcher can cite and validate again.
 #[utoipa::path(get, path = "/datapackage.json", tag = "catalog",
-    responses((status = 200, description = "Data Package v2", body = Object)))]
-pub async fn datapackage_json(State(app): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
-    let view = app.warehouse.current().await?;
+    params(("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)")),
+    responses((status = 200, description = "Data Package v2", body = Object),
+              (status = 404, description = "No such snapshot", body = ErrorBody)))]
+pub async fn datapackage_json(
+    State(app): State<Arc<AppState>>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> ApiResult<Json<Value>> {
+    let view = app.view(&params).await?;
     let options = DataPackageOptions {
         path_prefix: format!("{}/downloads/{}/", app.base_url, view.id),
         version: Some(view.id.clone()),

@@ -13,13 +13,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use zhijian_catalog::SPOT_CHECK_SCHEMA;
 use zhijian_query::api::{self as q, RowsRequest};
 use zhijian_query::{QueryError, SnapshotView};
 
 use crate::AppState;
 use crate::api::encode_component as enc;
+
+mod datasets;
 
 type Params = Query<Vec<(String, String)>>;
 
@@ -264,8 +266,18 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A horizontal bar chart of rates (0–1): one row per label, with the figure and its note.
+/// A horizontal bar chart of rates (0–1): one row per label, with the figure and its note;
+/// rates under 80 % are drawn as low.
 fn bar_chart(title: &str, bars: &[(String, Option<f64>, String)]) -> String {
+    bars_svg(title, bars, Some(0.8))
+}
+
+/// A horizontal bar chart of shares (0–1) with no rate judged low: how values distribute.
+fn share_chart(title: &str, bars: &[(String, Option<f64>, String)]) -> String {
+    bars_svg(title, bars, None)
+}
+
+fn bars_svg(title: &str, bars: &[(String, Option<f64>, String)], low: Option<f64>) -> String {
     let row = 26;
     let label_w = 130;
     let bar_w = 360;
@@ -280,7 +292,7 @@ fn bar_chart(title: &str, bars: &[(String, Option<f64>, String)]) -> String {
     for (i, (label, rate, note)) in bars.iter().enumerate() {
         let y = i * row + 4;
         let w = rate.map_or(0.0, |r| r.clamp(0.0, 1.0) * bar_w as f64);
-        let class = if rate.is_some_and(|r| r < 0.8) {
+        let class = if rate.zip(low).is_some_and(|(r, low)| r < low) {
             "bar low"
         } else {
             "bar"
@@ -1047,208 +1059,6 @@ async fn product_page(
     )
 }
 
-// --- datasets -----------------------------------------------------------------------------
-
-struct ResourceLink {
-    id: String,
-    title: String,
-    rows: String,
-}
-
-struct SubView {
-    title: String,
-    resources: Vec<ResourceLink>,
-}
-
-struct CategoryView {
-    title: String,
-    subs: Vec<SubView>,
-}
-
-#[derive(Template)]
-#[template(path = "datasets.html")]
-struct DatasetsPage {
-    c: Chrome,
-    categories: Vec<CategoryView>,
-    subcategories: usize,
-    resources: usize,
-}
-
-async fn datasets_page(State(app): State<Arc<AppState>>, Query(params): Params) -> Response {
-    let lang = Lang::of(&params);
-    let view = match app.warehouse.current().await {
-        Ok(v) => v,
-        Err(e) => return error_page(&app, lang, e),
-    };
-    let cat = &app.catalog;
-    let categories = cat
-        .categories
-        .iter()
-        .map(|c| CategoryView {
-            title: format!("{} {}", c.id, lang.t(&c.title_zh, &c.title_en)),
-            subs: cat
-                .subcategories_of(&c.id)
-                .map(|s| SubView {
-                    title: format!("{} {}", s.id, lang.t(&s.title_zh, &s.title_en)),
-                    resources: cat
-                        .resources_of(&s.id)
-                        .map(|r| ResourceLink {
-                            id: r.id.clone(),
-                            title: format!("{} {}", r.id, lang.t(&r.title_zh, &r.title_en)),
-                            rows: view
-                                .resource(&r.id)
-                                .map(|e| e.rows.to_string())
-                                .unwrap_or_default(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        })
-        .collect();
-    let c = chrome(
-        &app,
-        lang,
-        "/datasets",
-        &params,
-        lang.t("数据集目录", "Dataset catalog").to_owned(),
-        lang.t(
-            "产品质量监督数据：6 个大类、24 个小类、108 个数据集，可下载 Parquet、CSV、XLSX。",
-            "Product-quality supervision data: 6 categories, 24 subcategories, 108 datasets as Parquet, CSV and XLSX.",
-        )
-        .to_owned(),
-    );
-    render(
-        StatusCode::OK,
-        &DatasetsPage {
-            c,
-            categories,
-            subcategories: cat.subcategories.len(),
-            resources: cat.resources.len(),
-        },
-    )
-}
-
-struct DownloadView {
-    format: String,
-    url: String,
-    sha256: String,
-}
-
-struct FieldView {
-    name: String,
-    title: String,
-    kind: String,
-    description: String,
-}
-
-#[derive(Template)]
-#[template(path = "dataset.html")]
-struct DatasetPage {
-    c: Chrome,
-    id: String,
-    title: String,
-    description: String,
-    rows: u64,
-    publisher: String,
-    snapshot: String,
-    downloads: Vec<DownloadView>,
-    citation: String,
-    fields: Vec<FieldView>,
-}
-
-async fn dataset_page(
-    State(app): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    Query(params): Params,
-) -> Response {
-    let lang = Lang::of(&params);
-    let view = match app.warehouse.current().await {
-        Ok(v) => v,
-        Err(e) => return error_page(&app, lang, e),
-    };
-    let (Ok(r), Some(entry)) = (app.catalog.resource(&id), view.resource(&id)) else {
-        return error_page(&app, lang, QueryError::UnknownResource { id });
-    };
-    let Ok(schema) = app.catalog.schema_of(r) else {
-        return error_page(&app, lang, QueryError::UnknownResource { id });
-    };
-    let mut downloads = Vec::new();
-    if let Some(f) = entry.files.first() {
-        downloads.push(DownloadView {
-            format: "Parquet".into(),
-            url: app.download_url(&view.id, &r.table, "parquet"),
-            sha256: f.sha256.clone(),
-        });
-    }
-    for (fmt, f) in &entry.downloads {
-        downloads.push(DownloadView {
-            format: fmt.to_uppercase(),
-            url: app.download_url(&view.id, &r.table, fmt),
-            sha256: f.sha256.clone(),
-        });
-    }
-    let page_url = format!("{}/datasets/{}", app.base_url, r.id);
-    let citation = crate::api::citation(&app.catalog, r, &view, &page_url);
-    let title = lang.t(&r.title_zh, &r.title_en).to_owned();
-    let description = lang.t(&r.description_zh, &r.description_en).to_owned();
-    let mut c = chrome(
-        &app,
-        lang,
-        &format!("/datasets/{}", r.id),
-        &params,
-        title.clone(),
-        description.clone(),
-    );
-    // schema.org Dataset for search engines; serde_json writes it, and `<` is escaped so the
-    // text cannot close the script element.
-    let ld = json!({
-        "@context": "https://schema.org",
-        "@type": "Dataset",
-        "name": r.title_zh,
-        "alternateName": r.title_en,
-        "description": format!("{} {}", r.description_zh, r.description_en),
-        "identifier": r.id,
-        "url": page_url,
-        "license": "https://creativecommons.org/licenses/by/4.0/",
-        "keywords": r.keywords_zh.iter().chain(&r.keywords_en).collect::<Vec<_>>(),
-        "inLanguage": ["zh-CN", "en"],
-        "version": view.id,
-        "creator": {"@type": "Organization", "name": r.publisher_zh},
-        "publisher": {"@type": "Organization", "name": app.catalog.info.publisher_zh},
-        "temporalCoverage": format!("{}/{}", r.temporal_start, r.temporal_end.map(|y| y.to_string()).unwrap_or_else(|| "..".into())),
-        "distribution": downloads.iter().map(|d| json!({
-            "@type": "DataDownload",
-            "encodingFormat": match d.format.as_str() { "Parquet" => "application/vnd.apache.parquet", "CSV" => "text/csv", _ => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
-            "contentUrl": d.url,
-        })).collect::<Vec<_>>(),
-    });
-    c.jsonld = Some(ld.to_string().replace('<', "\\u003c"));
-    render(
-        StatusCode::OK,
-        &DatasetPage {
-            c,
-            id: r.id.clone(),
-            title,
-            description,
-            rows: entry.rows,
-            publisher: lang.t(&r.publisher_zh, &r.publisher_en).to_owned(),
-            snapshot: view.id.clone(),
-            downloads,
-            citation: text(&citation[if lang.en { "text_en" } else { "text_zh" }]),
-            fields: schema
-                .fields
-                .iter()
-                .map(|f| FieldView {
-                    name: f.name.clone(),
-                    title: lang.t(&f.title, &f.title_en).to_owned(),
-                    kind: f.field_type.as_str().to_owned(),
-                    description: lang.t(&f.description, &f.description_en).to_owned(),
-                })
-                .collect(),
-        },
-    )
-}
-
 // --- SQL console --------------------------------------------------------------------------
 
 #[derive(Template)]
@@ -1500,7 +1310,7 @@ async fn stylesheet() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../assets/site.css"),
+        include_str!("../../assets/site.css"),
     )
         .into_response()
 }
@@ -1512,8 +1322,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/search", get(search_page))
         .route("/enterprises/{key}", get(enterprise_page))
         .route("/products/{name}", get(product_page))
-        .route("/datasets", get(datasets_page))
-        .route("/datasets/{id}", get(dataset_page))
+        .route("/datasets", get(datasets::datasets_page))
+        .route("/datasets/{id}", get(datasets::dataset_page))
         .route("/sql", get(sql_page))
         .route("/stats", get(stats_page))
         .route("/robots.txt", get(robots))
