@@ -7,7 +7,10 @@
 //! section rows, title and scope rows, GB2312 pages with the product only in the title,
 //! CSV in UTF-8 (with and without BOM), GBK and GB18030, XLSX with merged titles, float
 //! serials and real dates, HTML tables and JSON — and the messiness of REAL-DATA §4 at
-//! realistic rates, including rows no correct ingester may publish.
+//! realistic rates, including rows no correct ingester may publish. The other 98 resources
+//! (registers, lists, statistics) are generated as each is really published (`registers`):
+//! numbers in the issuing body's format, names that belong to the register, dates in order,
+//! keys unique by construction, statistics whose parts add up.
 //!
 //! With a truth directory it also writes, for every attachment, what a correct ingester
 //! produces: the canonical row of each data row (keyed by `source_file`, `source_sheet`,

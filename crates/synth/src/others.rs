@@ -169,46 +169,14 @@ fn domain(resource: &Resource, field: &Field, years: &[i32]) -> Option<Vec<Value
         "month" => (1..=12).map(|m| json!(m)).collect(),
         "quarter" => (1..=4).map(|q| json!(q)).collect(),
         "province_code" => PROVINCES.iter().map(|p| json!(p.code)).collect(),
-        _ => match &field.constraints.enum_values {
-            Some(values) => values.clone(),
-            None => grid_pool(&field.name)?.iter().map(|s| json!(s)).collect(),
-        },
+        _ => field.constraints.enum_values.clone()?,
     })
 }
 
-/// The categories of statistics keyed by a category.
-fn grid_pool(name: &str) -> Option<&'static [&'static str]> {
-    Some(match name {
-        "domain" => &[
-            "行政区划",
-            "产品分类",
-            "组织机构",
-            "行业分类",
-            "物流编码",
-            "信息分类编码",
-        ],
-        "cylinder_type" => &[
-            "无缝气瓶",
-            "焊接气瓶",
-            "溶解乙炔气瓶",
-            "车用气瓶",
-            "液化石油气钢瓶",
-        ],
-        "boiler_type" => &["工业锅炉", "电站锅炉", "生活锅炉"],
-        "campaign" => &[
-            "加油机计量专项检查",
-            "集贸市场计量专项检查",
-            "眼镜制配场所计量专项检查",
-            "医疗机构计量专项检查",
-        ],
-        _ => return None,
-    })
-}
-
-/// A value for a field the register's generator left to its type: the publication's year,
-/// a month, the row's province, a date, a number within the field's constraints, or one of
-/// its enum values. A text field without an enum is never invented here.
-fn typed_value(
+/// A value the register's generator leaves to the publication: its year, a month, the
+/// row's province, or one of the field's enum values. Any other field (a text, a number, a
+/// date) must come from the generator; `None` here is [`SynthError::Uncovered`].
+fn publication_value(
     rng: &mut Rng,
     f: &Field,
     i: usize,
@@ -221,20 +189,7 @@ fn typed_value(
         "quarter" => json!(1 + i % 4),
         "province_code" => json!(province.code),
         "province" => json!(province.full),
-        _ => match f.field_type {
-            FieldType::Date => json!(Date::random_in(rng, year).iso()),
-            FieldType::Integer | FieldType::Year => {
-                let lo = f
-                    .constraints
-                    .minimum
-                    .as_ref()
-                    .and_then(serde_json::Number::as_i64)
-                    .unwrap_or(0);
-                json!(rng.range(lo, lo + 500))
-            }
-            FieldType::Boolean => json!(rng.chance(0.5)),
-            _ => rng.pick(f.constraints.enum_values.as_ref()?).clone(),
-        },
+        _ => rng.pick(f.constraints.enum_values.as_ref()?).clone(),
     })
 }
 
@@ -359,19 +314,18 @@ pub fn publication(
             if f.name == "record_id" {
                 continue;
             }
-            let mut v =
-                match grid_values.get(f.name.as_str()) {
-                    Some(v) => v.clone(),
-                    None => match filled.remove(&f.name) {
-                        Some(v) => v,
-                        None => typed_value(&mut rng, f, global, year, row_province).ok_or_else(
-                            || SynthError::Uncovered {
-                                resource: r.id.clone(),
-                                field: f.name.clone(),
-                            },
-                        )?,
-                    },
-                };
+            let mut v = match grid_values.get(f.name.as_str()) {
+                Some(v) => v.clone(),
+                None => match filled.remove(&f.name) {
+                    Some(v) => v,
+                    None => publication_value(&mut rng, f, global, year, row_province).ok_or_else(
+                        || SynthError::Uncovered {
+                            resource: r.id.clone(),
+                            field: f.name.clone(),
+                        },
+                    )?,
+                },
+            };
             // Optional cells are sometimes empty in real lists.
             if !f.constraints.required && !schema.primary_key.contains(&f.name) && rng.chance(0.04)
             {

@@ -224,8 +224,34 @@ pub fn domain(resource: &str, field: &str) -> Option<Vec<Value>> {
         ("B4-04", "city") => lists::HOTLINE_CITIES.iter().map(|x| json!(x.0)).collect(),
         ("F1-01", "disease") => health::HUMAN_DISEASES.iter().map(|x| json!(x.0)).collect(),
         ("F1-01" | "F1-02", "port") => words::PORTS.iter().map(|p| json!(p)).collect(),
+        (_, "domain") => strings(&[
+            "行政区划",
+            "产品分类",
+            "组织机构",
+            "行业分类",
+            "物流编码",
+            "信息分类编码",
+        ]),
+        (_, "cylinder_type") => strings(&[
+            "无缝气瓶",
+            "焊接气瓶",
+            "溶解乙炔气瓶",
+            "车用气瓶",
+            "液化石油气钢瓶",
+        ]),
+        (_, "boiler_type") => strings(&["工业锅炉", "电站锅炉", "生活锅炉"]),
+        (_, "campaign") => strings(&[
+            "加油机计量专项检查",
+            "集贸市场计量专项检查",
+            "眼镜制配场所计量专项检查",
+            "医疗机构计量专项检查",
+        ]),
         _ => return None,
     })
+}
+
+fn strings(values: &[&str]) -> Vec<Value> {
+    values.iter().map(|v| json!(v)).collect()
 }
 
 /// How many rows a register can hold at most, where the real one is small and closed (the
