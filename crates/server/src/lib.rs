@@ -69,6 +69,8 @@ pub struct AppState {
     pub sql_limits: zhijian_query::sql::SqlLimits,
     /// Usage counts (nothing personal).
     pub usage: usage::Usage,
+    /// What the dataset pages show of each resource's data, per snapshot.
+    pub profiles: web::ProfileCache,
 }
 
 impl AppState {
@@ -88,6 +90,7 @@ impl AppState {
             metrics: ops::Metrics::default(),
             sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_SLOTS)),
             sql_limits: zhijian_query::sql::SqlLimits::default(),
+            profiles: web::ProfileCache::default(),
         }
     }
 

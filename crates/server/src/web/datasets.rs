@@ -2,7 +2,8 @@
 //! (a sample of rows, the fields with their types and descriptions, how the key categorical
 //! fields distribute, the coverage in time) and the downloads with their checksums.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -42,12 +43,54 @@ const CATEGORICAL: &[&str] = &[
     "province_code",
 ];
 
-/// What the page shows of the data itself.
+/// What a dataset page shows of the data itself, computed once per snapshot, resource and
+/// language (a snapshot is immutable, and the queries read whole tables).
+#[derive(Clone)]
 struct Profile {
     coverage: String,
     columns: Vec<String>,
     sample: Vec<Vec<String>>,
     distributions: Vec<String>,
+}
+
+/// Profiles of the current snapshot's dataset pages; those of an older snapshot are dropped
+/// when the first page of a newer one is computed.
+#[derive(Default)]
+pub struct ProfileCache(Mutex<HashMap<(String, String, bool), Profile>>);
+
+impl std::fmt::Debug for ProfileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileCache")
+            .field("entries", &self.lock().len())
+            .finish()
+    }
+}
+
+impl ProfileCache {
+    async fn get(
+        &self,
+        view: &SnapshotView,
+        r: &Resource,
+        schema: &TableSchema,
+        lang: Lang,
+    ) -> Result<Profile, QueryError> {
+        let key = (view.id.clone(), r.id.clone(), lang.en);
+        if let Some(p) = self.lock().get(&key) {
+            return Ok(p.clone());
+        }
+        let profile = Profile::of(view, r, schema, lang).await?;
+        let mut cache = self.lock();
+        cache.retain(|(snapshot, _, _), _| *snapshot == view.id);
+        cache.insert(key, profile.clone());
+        Ok(profile)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String, bool), Profile>> {
+        // A panic while holding the lock leaves a map of complete entries: keep using it.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// A quoted SQL identifier (names come from the catalog, never from the visitor).
@@ -342,7 +385,7 @@ pub(super) async fn dataset_page(
     let Ok(schema) = app.catalog.schema_of(r) else {
         return error_page(&app, lang, QueryError::UnknownResource { id });
     };
-    let profile = match Profile::of(&view, r, schema, lang).await {
+    let profile = match app.profiles.get(&view, r, schema, lang).await {
         Ok(p) => p,
         Err(e) => return error_page(&app, lang, e),
     };

@@ -23,6 +23,8 @@ use crate::api::encode_component as enc;
 
 mod datasets;
 
+pub use datasets::ProfileCache;
+
 type Params = Query<Vec<(String, String)>>;
 
 /// The page language.
