@@ -105,17 +105,57 @@ pub struct ResourceRows {
     pub keys: Vec<RowKey>,
 }
 
-/// A published row's primary key and where the row came from.
+/// Where a published row came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowKey {
-    /// The key fields' values joined by `|`.
-    pub key: String,
+pub struct Lineage {
     /// Attachment path relative to the raw root.
     pub source_file: String,
     /// Sheet name or HTML table index.
     pub source_sheet: Option<String>,
     /// Row number.
     pub source_row: u32,
+}
+
+impl Lineage {
+    /// The lineage fields of a normalized row.
+    fn of(row: &Map<String, Value>) -> Self {
+        Self {
+            source_file: row
+                .get("source_file")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            source_sheet: row
+                .get("source_sheet")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            source_row: row
+                .get("source_row")
+                .and_then(Value::as_u64)
+                .unwrap_or_default() as u32,
+        }
+    }
+
+    /// A reject of this row.
+    fn reject(self, field: String, value: String, reason: &str) -> Reject {
+        Reject {
+            source_file: self.source_file,
+            source_sheet: self.source_sheet,
+            source_row: self.source_row,
+            field,
+            value,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// A published row's primary key and where the row came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKey {
+    /// The key fields' values joined by `|`.
+    pub key: String,
+    /// Where the row came from.
+    pub at: Lineage,
 }
 
 impl ResourceRows {
@@ -180,16 +220,13 @@ impl ResourceRows {
             let winner = last
                 .get(k.key.as_str())
                 .and_then(|&i| self.keys.get(i))
-                .map(|w| format!(" (kept: {} row {})", w.source_file, w.source_row))
+                .map(|w| format!(" (kept: {} row {})", w.at.source_file, w.at.source_row))
                 .unwrap_or_default();
-            rejects.push(Reject {
-                source_file: k.source_file.clone(),
-                source_sheet: k.source_sheet.clone(),
-                source_row: k.source_row,
-                field: key_fields.join("+"),
-                value: format!("{}{winner}", k.key),
-                reason: "duplicate_key".into(),
-            });
+            rejects.push(k.at.clone().reject(
+                key_fields.join("+"),
+                format!("{}{winner}", k.key),
+                "duplicate_key",
+            ));
         }
         let mut offset = 0;
         for batch in &mut self.batches {
@@ -455,23 +492,9 @@ pub fn ingest_publication(
             into.batches.push(batch);
             let key_fields = key_fields(schema);
             if !key_fields.is_empty() {
-                into.keys.extend(rows.iter().map(|m| {
-                    RowKey {
-                        key: key_text(&key_fields, m),
-                        source_file: m
-                            .get("source_file")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        source_sheet: m
-                            .get("source_sheet")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
-                        source_row: m
-                            .get("source_row")
-                            .and_then(Value::as_u64)
-                            .unwrap_or_default() as u32,
-                    }
+                into.keys.extend(rows.iter().map(|m| RowKey {
+                    key: key_text(&key_fields, m),
+                    at: Lineage::of(m),
                 }));
             }
         }
@@ -485,24 +508,11 @@ pub fn ingest_publication(
                 .entry("unrepresentable".into())
                 .or_default() += n;
             for m in &rows {
-                into.rejects.push(Reject {
-                    source_file: m
-                        .get("source_file")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    source_sheet: m
-                        .get("source_sheet")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    source_row: m
-                        .get("source_row")
-                        .and_then(Value::as_u64)
-                        .unwrap_or_default() as u32,
-                    field: "row".into(),
-                    value: e.to_string(),
-                    reason: "unrepresentable".into(),
-                });
+                into.rejects.push(Lineage::of(m).reject(
+                    "row".into(),
+                    e.to_string(),
+                    "unrepresentable",
+                ));
             }
         }
     }
