@@ -192,11 +192,11 @@ impl ResourceRows {
         self.keys.extend(other.keys);
     }
 
-    /// Enforces the resource's primary key: where rows share
-    /// a key, the last one in raw order (publications in order, then attachments, then rows)
-    /// is the register's current entry and is published; every earlier one is rejected as
-    /// `duplicate_key`, naming the key and the row that replaced it. Nothing is dropped
-    /// without a reject, and the published data satisfies the declared key.
+    /// Enforces the resource's primary key: where rows share a key, the last one in raw order
+    /// (publications in order, then attachments, then rows) is the register's current entry
+    /// and is published; every earlier one is rejected as `duplicate_key`, naming the key and
+    /// the row that replaced it. Nothing is dropped without a reject, and the published data
+    /// satisfies the declared key.
     pub fn enforce_key(&mut self, key_fields: &[&str]) {
         if self.keys.is_empty() {
             return;
@@ -233,9 +233,11 @@ impl ResourceRows {
             let n = batch.num_rows();
             let mask = arrow_array::BooleanArray::from(keep[offset..offset + n].to_vec());
             offset += n;
-            // The mask has the batch's length, so filtering cannot fail.
-            if let Ok(kept) = arrow_select::filter::filter_record_batch(batch, &mask) {
-                *batch = kept;
+            // The mask has the batch's length, so filtering cannot fail; if it ever did, the
+            // log says so rather than the data quietly keeping a repeated key.
+            match arrow_select::filter::filter_record_batch(batch, &mask) {
+                Ok(kept) => *batch = kept,
+                Err(e) => tracing::error!(error = %e, "duplicate keys could not be removed"),
             }
         }
         let dropped = rejects.len() as u64;
