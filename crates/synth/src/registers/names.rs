@@ -9,7 +9,9 @@ use super::Ctx;
 use super::words::Country;
 
 /// The enterprise number `k` of an industry (`电梯`, `计量仪器`, `食品`): a pure function of
-/// the seed, the industry and `k`, so the same company recurs across resources.
+/// the seed, the industry and `k`, so the same company recurs across resources. Registers
+/// list producers, not shops: a name the pool gives a trading form (`…商行`, `…经营部`) is
+/// registered as a limited company.
 pub fn company(seed: u64, industry: &'static str, k: usize) -> Enterprise {
     let product = Product {
         category: "",
@@ -20,7 +22,15 @@ pub fn company(seed: u64, industry: &'static str, k: usize) -> Enterprise {
         agency: "",
         industry,
     };
-    enterprise(seed, &product, k)
+    let mut e = enterprise(seed, &product, k);
+    for name in [&mut e.name, &mut e.name_gbk] {
+        for shop in ["商行", "经营部"] {
+            if let Some(stem) = name.strip_suffix(shop) {
+                *name = format!("{stem}有限公司");
+            }
+        }
+    }
+    e
 }
 
 /// A company of an industry for this row, drawn from a pool of `pool` companies.
