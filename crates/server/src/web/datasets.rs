@@ -50,7 +50,7 @@ struct Profile {
     coverage: String,
     columns: Vec<String>,
     sample: Vec<Vec<String>>,
-    distributions: Vec<String>,
+    distributions: Vec<(String, String)>,
 }
 
 /// Profiles of the current snapshot's dataset pages; those of an older snapshot are dropped
@@ -172,7 +172,8 @@ impl Profile {
                 lang.t(&f.title, &f.title_en),
                 lang.t("取值分布", "distribution")
             );
-            distributions.push(share_chart(&title, &bars));
+            let chart = share_chart(&title, &bars);
+            distributions.push((title, chart));
             if distributions.len() == CHARTS {
                 break;
             }
@@ -203,8 +204,11 @@ impl Profile {
                     declared
                 } else {
                     format!(
-                        "{declared}（{}：{lo} – {hi}）",
-                        lang.t(&f.title, &f.title_en)
+                        "{declared}{}{}{}{lo} – {hi}{}",
+                        lang.t("（", " ("),
+                        lang.t(&f.title, &f.title_en),
+                        lang.t("：", ": "),
+                        lang.t("）", ")")
                     )
                 }
             }
@@ -366,7 +370,7 @@ struct DatasetPage {
     coverage: String,
     sample_columns: Vec<String>,
     sample: Vec<Vec<String>>,
-    distributions: Vec<String>,
+    distributions: Vec<(String, String)>,
 }
 
 pub(super) async fn dataset_page(
