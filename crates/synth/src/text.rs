@@ -20,6 +20,28 @@ pub fn uscc_check(body: &str) -> Option<char> {
     Some(char::from(USCC_CHARS[check as usize]))
 }
 
+/// The GB 11714 check character of an organisation code's first eight characters.
+pub fn org_code_check(code: &[u8]) -> char {
+    const W: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = code
+        .iter()
+        .zip(W)
+        .map(|(c, w)| {
+            let v = if c.is_ascii_digit() {
+                u32::from(c - b'0')
+            } else {
+                u32::from(c - b'A') + 10
+            };
+            v * w
+        })
+        .sum();
+    match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        d => char::from(b'0' + d as u8),
+    }
+}
+
 /// A valid 统一社会信用代码 for an enterprise registered in `division` (six digits).
 pub fn uscc(rng: &mut Rng, division: &str) -> String {
     // 9 = market regulation registration, 1 = enterprise; then the division code and a
@@ -33,24 +55,8 @@ pub fn uscc(rng: &mut Rng, division: &str) -> String {
             }
         })
         .collect();
-    const W: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = org
-        .iter()
-        .zip(W)
-        .map(|(c, w)| {
-            let v = if c.is_ascii_digit() {
-                u32::from(c - b'0')
-            } else {
-                u32::from(c - b'A') + 10
-            };
-            v * w
-        })
-        .sum();
-    org.push(match 11 - sum % 11 {
-        10 => b'X',
-        11 => b'0',
-        d => b'0' + d as u8,
-    });
+    let check = org_code_check(&org);
+    org.push(check as u8);
     let body = format!("91{division}{}", String::from_utf8_lossy(&org));
     let check = uscc_check(&body).unwrap_or('0');
     format!("{body}{check}")

@@ -293,28 +293,6 @@ fn ean_check(digits: &str) -> u32 {
     (10 - sum % 10) % 10
 }
 
-/// The GB 11714 check character of eight code characters.
-fn org_check(code: &str) -> char {
-    const W: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = code
-        .bytes()
-        .zip(W)
-        .map(|(c, w)| {
-            let v = if c.is_ascii_digit() {
-                u32::from(c - b'0')
-            } else {
-                u32::from(c - b'A') + 10
-            };
-            v * w
-        })
-        .sum();
-    match 11 - sum % 11 {
-        10 => 'X',
-        11 => '0',
-        n => char::from_digit(n, 10).unwrap_or('0'),
-    }
-}
-
 fn standard_status(ctx: &Ctx, effective: Date, withdrawn: bool) -> &'static str {
     if withdrawn {
         "废止"
@@ -566,7 +544,7 @@ pub fn row(id: &str, ctx: &mut Ctx) -> Option<Value> {
             let code = serial(ctx.i, 8);
             let issued = ctx.date_back(3);
             json!({
-                "org_code": format!("{code}-{}", org_check(&code)),
+                "org_code": format!("{code}-{}", text::org_code_check(code.as_bytes())),
                 "enterprise": name,
                 "org_type": kind,
                 "address": e.address,
@@ -635,7 +613,7 @@ mod tests {
     #[test]
     fn check_digits() {
         assert_eq!(ean_check("690123456789"), 2);
-        assert_eq!(org_check("12345678"), '8');
+        assert_eq!(text::org_code_check(b"12345678"), '8');
     }
 
     #[test]
