@@ -1,6 +1,13 @@
 //! The data API through real HTTP, on a snapshot ingested from a synthetic corpus, judged by
 //! real clients (pyarrow, Python csv, openpyxl, schemathesis).
+//!
+//! The shared server has a twin: the same warehouse served with the snapshot index off, where
+//! SQL answers everything. Every rows, facets, statistics, search and producer request a test
+//! makes of the shared server is made of the twin too, and the answers must be the same (see
+//! [`Served::get`]): each of these tests runs twice, index and SQL.
 
+/// Index and SQL give the same answers: random filters, sorts and pages (proptest).
+mod accel;
 /// The Data Package as served, validated by the official `frictionless` for every resource.
 mod datapackage;
 /// Downloads, snapshots and changes.
@@ -42,11 +49,51 @@ pub struct Served {
     pub warehouse: PathBuf,
     /// Where the server listens.
     pub addr: SocketAddr,
+    /// Where the same warehouse is served with the index off, when answers are compared.
+    pub sql_twin: Option<SocketAddr>,
+}
+
+/// Whether a request is one the index may answer (rows, facets, statistics, search, a
+/// producer) in a format both engines write alike.
+fn compared(path: &str) -> bool {
+    let data = (path.starts_with("/api/v1/resources/")
+        && (path.contains("/rows") || path.contains("/facets")))
+        || path.starts_with("/api/v1/spot-checks/stats")
+        || path.starts_with("/api/v1/search")
+        || path.starts_with("/api/v1/enterprises/");
+    let binary = ["parquet", "arrow", "xlsx"]
+        .iter()
+        .any(|f| path.contains(&format!("_format={f}")));
+    data && !binary
+}
+
+/// A JSON answer without what differs by design between the engines: how long it took and
+/// the index's own size.
+fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("elapsed_ms");
+        o.remove("index");
+    }
+    v
 }
 
 impl Served {
-    /// GET a path.
+    /// GET a path. On the shared server, a data request is also made of its twin with the
+    /// index off, and the two answers must be the same: status, body (JSON compared as values,
+    /// other formats byte for byte), and the twin says SQL answered.
     pub fn get(&self, path: &str) -> HttpResponse {
+        let r = http(self.addr, path, &[]);
+        if let Some(twin) = self.sql_twin
+            && compared(path)
+        {
+            let t = http(twin, path, &[]);
+            same_answer(path, &r, &t, &self.base(), &format!("http://{twin}"));
+        }
+        r
+    }
+
+    /// GET a path of the server alone (no twin).
+    pub fn get_alone(&self, path: &str) -> HttpResponse {
         http(self.addr, path, &[])
     }
 
@@ -60,6 +107,44 @@ impl Served {
     /// The base URL.
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+}
+
+/// Asserts that the index's answer `a` and SQL's `b` are the same.
+pub fn same_answer(path: &str, a: &HttpResponse, b: &HttpResponse, a_base: &str, b_base: &str) {
+    assert_eq!(
+        a.status,
+        b.status,
+        "{path}: index {} / sql {}",
+        a.text(),
+        b.text()
+    );
+    if let Some(by) = b.header("x-answered-by") {
+        assert_eq!(by, "sql", "{path}: the twin has the index off");
+    }
+    let json = a
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !json {
+        assert!(
+            a.body == b.body,
+            "{path}: the index's bytes differ from SQL's"
+        );
+        return;
+    }
+    let b_text = b.text().replace(b_base, a_base);
+    let (a, b) = (
+        comparable(a.json()),
+        comparable(serde_json::from_str(&b_text).expect("json")),
+    );
+    if b["values_truncated"] == serde_json::json!(true) {
+        // A search by SQL filters by the best 300 matched values only (and says so): fewer
+        // rows, by design.
+        assert!(b["count"].as_u64() <= a["count"].as_u64(), "{path}");
+        return;
+    }
+    if a != b {
+        panic!("{path}: the index and SQL answer differently\nindex: {a}\nsql:   {b}");
     }
 }
 
@@ -85,6 +170,7 @@ pub fn serve_new(scale: u64, seed: u64) -> Served {
         raw,
         warehouse,
         addr,
+        sql_twin: None,
     }
 }
 
@@ -104,12 +190,22 @@ pub fn start(warehouse: &Path) -> SocketAddr {
 
 /// As [`start`], with other SQL limits.
 pub fn start_with(warehouse: &Path, limits: Option<zhijian_query::sql::SqlLimits>) -> SocketAddr {
+    start_mode(warehouse, limits, zhijian_query::IndexMode::On)
+}
+
+/// As [`start_with`], with the index on or off.
+pub fn start_mode(
+    warehouse: &Path,
+    limits: Option<zhijian_query::sql::SqlLimits>,
+    mode: zhijian_query::IndexMode,
+) -> SocketAddr {
     let catalog = Arc::new(Catalog::builtin().expect("catalog"));
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = std_listener.local_addr().expect("addr");
     std_listener.set_nonblocking(true).expect("nonblocking");
     let mut state =
-        zhijian_server::AppState::new(warehouse.to_path_buf(), catalog, &format!("http://{addr}"));
+        zhijian_server::AppState::new(warehouse.to_path_buf(), catalog, &format!("http://{addr}"))
+            .with_index_mode(mode);
     if let Some(limits) = limits {
         state.sql_limits = limits;
     }
@@ -131,10 +227,22 @@ pub fn start_with(warehouse: &Path, limits: Option<zhijian_query::sql::SqlLimits
     addr
 }
 
-/// The server most tests share (read-only: nothing publishes into its warehouse).
+/// The server most tests share (read-only: nothing publishes into its warehouse), with its
+/// twin (the index off) and its index built, so that the index answers what it holds.
 pub fn served() -> &'static Served {
     static SERVED: OnceLock<Served> = OnceLock::new();
-    SERVED.get_or_init(|| serve_new(20_000, 5_150))
+    SERVED.get_or_init(|| {
+        let mut s = serve_new(20_000, 5_150);
+        s.sql_twin = Some(start_mode(
+            &s.warehouse,
+            None,
+            zhijian_query::IndexMode::Off,
+        ));
+        // A search waits for the index: from then on it answers what it holds.
+        let r = s.get_alone("/api/v1/search?q=a");
+        assert_eq!(r.status, 200, "{}", r.text());
+        s
+    })
 }
 
 /// The manifest of the current snapshot.

@@ -42,6 +42,16 @@ pub struct ServeArgs {
     /// Base URL for links in responses (default: `http://<addr>`).
     #[arg(long, env = "ZHIJIAN_BASE_URL")]
     base_url: Option<String>,
+    /// `off`: SQL answers every row, count, facet, statistic, page and export (the snapshot
+    /// index still matches search words and groups producers); `on`: the index answers what
+    /// it holds. Each answer says which in its `x-answered-by` header.
+    #[arg(long, env = "ZHIJIAN_INDEX", default_value = "on", value_parser = parse_index)]
+    index: zhijian_query::IndexMode,
+}
+
+fn parse_index(text: &str) -> Result<zhijian_query::IndexMode, String> {
+    text.parse()
+        .map_err(|e: zhijian_query::QueryError| e.to_string())
 }
 
 pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError> {
@@ -82,11 +92,10 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.addr));
-    let state = Arc::new(zhijian_server::AppState::new(
-        args.warehouse.clone(),
-        catalog,
-        &base,
-    ));
+    let state = Arc::new(
+        zhijian_server::AppState::new(args.warehouse.clone(), catalog, &base)
+            .with_index_mode(args.index),
+    );
     writeln!(
         out,
         "serving {} on {base} (API docs: {base}/docs)",

@@ -13,6 +13,8 @@
 //! and producer entities ([`search`], folding and pinyin in [`text`], rows read by position
 //! in [`spot_rows`]). It knows nothing of HTTP.
 
+pub mod accel;
+pub mod answers;
 pub mod api;
 mod error;
 pub mod filter;
@@ -25,6 +27,7 @@ pub mod sql;
 pub mod text;
 pub mod warehouse;
 
+pub use accel::{Engine, IndexMode, Route};
 pub use error::{QueryError, Result};
 pub use output::{Format, write_stream};
 pub use session::{MAX_NESTING, MAX_SQL_BYTES, Snapshot, guarded_sql, open};

@@ -14,6 +14,7 @@ use datafusion::prelude::{ParquetReadOptions, col};
 use serde::{Deserialize, Serialize};
 use zhijian_catalog::{Catalog, SPOT_CHECK_SCHEMA, sort_order};
 
+use crate::accel::IndexMode;
 use crate::error::{QueryError, Result};
 
 /// A content-addressed file of a snapshot, as its manifest lists it.
@@ -87,6 +88,8 @@ pub struct SnapshotView {
     pub spot_files: Vec<(String, PathBuf)>,
     /// The search dictionary and producers, built on first use.
     indexes: tokio::sync::OnceCell<Arc<crate::search::Indexes>>,
+    /// Whether the index may answer rows, counts, facets, statistics, pages and exports.
+    index_mode: IndexMode,
 }
 
 impl std::fmt::Debug for SnapshotView {
@@ -129,6 +132,17 @@ impl SnapshotView {
     /// The manifest entry of a resource.
     pub fn resource(&self, id: &str) -> Option<&ManifestResource> {
         self.manifest.resources.get(id)
+    }
+
+    /// Whether the index may answer (see [`crate::accel`]).
+    pub fn index_mode(&self) -> IndexMode {
+        self.index_mode
+    }
+
+    /// The same snapshot with the index on or off (before it is shared).
+    pub fn with_index_mode(mut self, mode: IndexMode) -> Self {
+        self.index_mode = mode;
+        self
     }
 }
 
@@ -222,6 +236,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
         published_at,
         spot_files,
         indexes: tokio::sync::OnceCell::new(),
+        index_mode: IndexMode::On,
     })
 }
 
@@ -262,6 +277,7 @@ pub struct Warehouse {
     catalog: Arc<Catalog>,
     current: tokio::sync::Mutex<Option<Arc<SnapshotView>>>,
     older: Mutex<HashMap<String, Arc<SnapshotView>>>,
+    index_mode: IndexMode,
 }
 
 /// Older snapshots kept open at once (`_as_of`); more are reopened on demand.
@@ -275,7 +291,20 @@ impl Warehouse {
             catalog,
             current: tokio::sync::Mutex::new(None),
             older: Mutex::new(HashMap::new()),
+            index_mode: IndexMode::On,
         }
+    }
+
+    /// The same warehouse with the index on or off for every snapshot it opens (see
+    /// [`crate::accel`]).
+    pub fn with_index_mode(mut self, mode: IndexMode) -> Self {
+        self.index_mode = mode;
+        self
+    }
+
+    /// Whether the index may answer.
+    pub fn index_mode(&self) -> IndexMode {
+        self.index_mode
     }
 
     /// Its directory.
@@ -299,7 +328,11 @@ impl Warehouse {
         {
             return Ok(view.clone());
         }
-        let view = Arc::new(open_snapshot(&self.root, &self.catalog, &id).await?);
+        let view = Arc::new(
+            open_snapshot(&self.root, &self.catalog, &id)
+                .await?
+                .with_index_mode(self.index_mode),
+        );
         tracing::info!(snapshot = id.as_str(), "serving snapshot");
         // Its search index (which also answers lookups, counts, facets and pages) builds in
         // the background; until then SQL answers.
@@ -322,7 +355,11 @@ impl Warehouse {
         if let Some(view) = self.older.lock().ok().and_then(|m| m.get(id).cloned()) {
             return Ok(view);
         }
-        let view = Arc::new(open_snapshot(&self.root, &self.catalog, id).await?);
+        let view = Arc::new(
+            open_snapshot(&self.root, &self.catalog, id)
+                .await?
+                .with_index_mode(self.index_mode),
+        );
         if let Ok(mut m) = self.older.lock() {
             if m.len() >= OLDER_OPEN {
                 m.clear();

@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use zhijian_catalog::{Catalog, Resource, SPOT_CHECK_SCHEMA};
+use zhijian_query::answers::{Facets, RowsPage, Stats};
 use zhijian_query::api::{self as q, RowsRequest};
-use zhijian_query::{QueryError, SnapshotView};
+use zhijian_query::{QueryError, Route, SnapshotView};
 
 use crate::AppState;
 use crate::encode::{Format, Source, stream_response, xlsx_response};
@@ -170,6 +171,32 @@ pub async fn resource(
     })))
 }
 
+/// An answer with the `x-answered-by` (`index` or `sql`) and `x-answered-by-reason` headers of
+/// its route (see `zhijian_query::accel`).
+pub(crate) fn routed(answer: impl IntoResponse, route: &Route) -> Response {
+    let mut response = answer.into_response();
+    let reason: String = route
+        .reason
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-answered-by",
+        axum::http::HeaderValue::from_static(route.engine.name()),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&reason) {
+        headers.insert("x-answered-by-reason", v);
+    }
+    response
+}
+
 fn format_of(req: &RowsRequest, headers: &HeaderMap) -> ApiResult<Format> {
     match &req.format {
         Some(name) => Format::from_name(name),
@@ -199,8 +226,8 @@ fn flag(params: &[(String, String)], name: &str) -> bool {
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "Rows", content(
-            (Object = "application/json"),
+        (status = 200, description = "Rows; `x-answered-by` says whether the snapshot index or SQL answered, `x-answered-by-reason` why", content(
+            (RowsPage = "application/json"),
             (String = "application/x-ndjson"),
             (String = "text/csv"),
             (Vec<u8> = "application/vnd.apache.parquet"),
@@ -234,15 +261,16 @@ pub async fn rows(
                 pairs.push(("_cursor".into(), c.clone()));
                 format!("{}{}?{}", app.base_url, uri.path(), encode_query(&pairs))
             });
-            Ok(Json(json!({
-                "resource": id,
-                "snapshot": view.id,
-                "count": page.count,
-                "rows": page.rows,
-                "next_cursor": page.next_cursor,
-                "next": next,
-            }))
-            .into_response())
+            let route = page.route;
+            let body = RowsPage {
+                resource: id,
+                snapshot: view.id.clone(),
+                count: page.count,
+                rows: page.rows,
+                next_cursor: page.next_cursor,
+                next,
+            };
+            Ok(routed(Json(body), &route))
         }
         Format::Xlsx => {
             let n = q::page(
@@ -274,7 +302,10 @@ pub async fn rows(
                 });
             }
             let df = q::rows_frame(&view, &app.catalog, &id, &req, true).await?;
-            xlsx_response(df, schema, &filename).await
+            Ok(routed(
+                xlsx_response(df, schema, &filename).await?,
+                &Route::sql("xlsx is written from a query"),
+            ))
         }
         other => {
             let flatten = other == Format::Csv;
@@ -284,21 +315,27 @@ pub async fn rows(
                 Format::Csv | Format::Ndjson => {
                     q::ordered_rows(&view, &app.catalog, &id, &req, flatten)?
                 }
-                _ => None,
+                _ => Err(Route::sql(
+                    "parquet and arrow keep the query's column types",
+                )),
             };
-            let source = match ordered {
-                Some(rows) => Source::Ordered(rows),
-                None => {
-                    Source::Frame(q::rows_frame(&view, &app.catalog, &id, &req, flatten).await?)
-                }
+            let (source, route) = match ordered {
+                Ok(rows) => (Source::Ordered(rows.value), rows.route),
+                Err(route) => (
+                    Source::Frame(q::rows_frame(&view, &app.catalog, &id, &req, flatten).await?),
+                    route,
+                ),
             };
             let permit = app.stream_slots.clone().acquire_owned().await.ok();
-            Ok(stream_response(
-                source,
-                other,
-                &filename,
-                flag(&params, "_bom"),
-                (permit, view.clone()),
+            Ok(routed(
+                stream_response(
+                    source,
+                    other,
+                    &filename,
+                    flag(&params, "_bom"),
+                    (permit, view.clone()),
+                ),
+                &route,
             ))
         }
     }
@@ -335,7 +372,7 @@ pub fn encode_query(pairs: &[(String, String)]) -> String {
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "Facets: values with counts, distinct values, `other` and an honest `truncated`", body = Object),
+        (status = 200, description = "Facets: values with counts, distinct values, `other` and an honest `truncated`", body = Facets),
         (status = 400, description = "A bad field, operator, value or parameter", body = ErrorBody),
         (status = 404, description = "Unknown resource or snapshot", body = ErrorBody),
     ))]
@@ -343,7 +380,7 @@ pub async fn facets(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(params): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let req = RowsRequest::parse(&app.catalog, &id, &params, &["_facet", "_facet_size"])?;
     let (_, schema, _) = q::resolve(&app.catalog, &id)?;
     let size = match params.iter().find(|(k, _)| k == "_facet_size") {
@@ -379,11 +416,23 @@ pub async fn facets(
     }
     let view = app.view_at(req.as_of.as_deref()).await?;
     let mut out = Vec::new();
+    let mut route: Option<Route> = None;
     for spec in &specs {
-        out.push(q::facet(&view, &app.catalog, &id, &req, spec, size).await?);
+        let facet = q::facet(&view, &app.catalog, &id, &req, spec, size).await?;
+        route = Some(match route {
+            Some(r) => r.and(facet.route),
+            None => facet.route,
+        });
+        out.push(facet.value);
     }
-    Ok(Json(
-        json!({"resource": id, "snapshot": view.id, "facets": out}),
+    let body = Facets {
+        resource: id,
+        snapshot: view.id.clone(),
+        facets: out,
+    };
+    Ok(routed(
+        Json(body),
+        &route.unwrap_or_else(|| Route::sql("no facet")),
     ))
 }
 
@@ -396,14 +445,11 @@ pub async fn facets(
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "Groups with batches, passes, fails, pass_rate, pass_rate_ci95 and fail_only_failures", body = Object),
+        (status = 200, description = "Groups with batches, passes, fails, pass_rate, pass_rate_ci95 and fail_only_failures", body = Stats),
         (status = 400, description = "A bad group, field, operator or value", body = ErrorBody),
         (status = 404, description = "Unknown snapshot", body = ErrorBody),
     ))]
-pub async fn stats(
-    State(app): State<Arc<AppState>>,
-    Query(params): Params,
-) -> ApiResult<Json<Value>> {
+pub async fn stats(State(app): State<Arc<AppState>>, Query(params): Params) -> ApiResult<Response> {
     let req = RowsRequest::parse(&app.catalog, SPOT_CHECK_SCHEMA, &params, &["group_by"])?;
     let group_by: Vec<String> = params
         .iter()
@@ -429,5 +475,6 @@ pub async fn stats(
         None => 1000,
     };
     let view = app.view_at(req.as_of.as_deref()).await?;
-    Ok(Json(q::stats(&view, &req, &group_by, max).await?))
+    let stats = q::stats(&view, &req, &group_by, max).await?;
+    Ok(routed(Json(stats.value), &stats.route))
 }

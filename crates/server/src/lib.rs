@@ -94,6 +94,12 @@ impl AppState {
         }
     }
 
+    /// The same state with the snapshot index on or off (see `zhijian_query::accel`).
+    pub fn with_index_mode(mut self, mode: zhijian_query::IndexMode) -> Self {
+        self.warehouse = self.warehouse.with_index_mode(mode);
+        self
+    }
+
     /// The snapshot `_as_of` names, or the current one.
     pub async fn view(&self, params: &[(String, String)]) -> ApiResult<Arc<SnapshotView>> {
         let as_of = params

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use serde_json::{Value, json};
 use zhijian_catalog::SPOT_CHECK_SCHEMA;
 use zhijian_query::QueryError;
@@ -102,7 +103,7 @@ fn required_q(params: &[(String, String)]) -> Result<String, QueryError> {
 pub async fn search(
     State(app): State<Arc<AppState>>,
     Query(params): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q = required_q(&params)?;
     let req = RowsRequest::parse(&app.catalog, SPOT_CHECK_SCHEMA, &params, &["q", "_offset"])?;
     for refused in ["_cursor", "_sort", "_format", "_count"] {
@@ -130,7 +131,7 @@ pub async fn search(
     let view = app.view_at(req.as_of.as_deref()).await?;
     let indexes = view.indexes().await?;
     let started = std::time::Instant::now();
-    let mut out = zhijian_query::search::search(
+    let found = zhijian_query::search::search(
         &view,
         &app.catalog,
         &indexes.search,
@@ -141,6 +142,7 @@ pub async fn search(
         offset,
     )
     .await?;
+    let mut out = found.value;
     out["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
     out["index"] = json!({
         "values": indexes.search.len(),
@@ -148,7 +150,7 @@ pub async fn search(
         "rows": indexes.search.rows(),
         "build_ms": indexes.build_ms,
     });
-    Ok(Json(out))
+    Ok(crate::api::routed(Json(out), &found.route))
 }
 
 /// Find producers by name (汉字, pinyin, initials) or 统一社会信用代码.
@@ -212,7 +214,7 @@ pub async fn enterprise(
     State(app): State<Arc<AppState>>,
     Path(key): Path<String>,
     Query(params): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     only(&params, &["_limit", "_as_of"])?;
     let limit = number(&params, "_limit", 1000, 1..=5000)?;
     let view = app.view_at(one(&params, "_as_of")).await?;
@@ -220,7 +222,8 @@ pub async fn enterprise(
     let Some(e) = indexes.search.enterprise(&key) else {
         return Err(QueryError::UnknownEnterprise { key }.into());
     };
-    let mut out = zhijian_query::search::enterprise_history(&view, &e, limit).await?;
+    let history = zhijian_query::search::enterprise_history(&view, &e, limit).await?;
+    let mut out = history.value;
     out["export"] = json!({
         "csv": format!(
             "{}/api/v1/sql?{}",
@@ -231,5 +234,5 @@ pub async fn enterprise(
             ])
         ),
     });
-    Ok(Json(out))
+    Ok(crate::api::routed(Json(out), &history.route))
 }

@@ -525,7 +525,7 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
     )
     .await;
     let found = match found {
-        Ok(f) => f,
+        Ok(f) => f.value,
         Err(e) => return error_page(&app, lang, e),
     };
     let base: Vec<(String, String)> = params

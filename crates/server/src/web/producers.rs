@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde_json::Value;
 use zhijian_catalog::SPOT_CHECK_SCHEMA;
 use zhijian_query::QueryError;
+use zhijian_query::answers::Stats;
 use zhijian_query::api::{self as q, RowsRequest};
 
 use super::{
@@ -53,7 +54,7 @@ pub(super) async fn enterprise_page(
         return error_page(&app, lang, QueryError::UnknownEnterprise { key });
     };
     let out = match zhijian_query::search::enterprise_history(&view, &e, 500).await {
-        Ok(o) => o,
+        Ok(o) => o.value,
         Err(err) => return error_page(&app, lang, err),
     };
     let rate = &out["pass_rate"];
@@ -333,11 +334,10 @@ pub(super) async fn product_page(
         q::stats(&view, &req, &by_province, 100),
     );
     let (total, years, provinces) = match (total, years, provinces) {
-        (Ok(t), Ok(y), Ok(p)) => (t, y, p),
+        (Ok(t), Ok(y), Ok(p)) => (t.value, y.value, p.value),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return error_page(&app, lang, e),
     };
-    let all = &total["groups"][0];
-    if all.is_null() {
+    let Some(all) = total.groups.first() else {
         return error_page(
             &app,
             lang,
@@ -348,23 +348,20 @@ pub(super) async fn product_page(
                 allowed: Vec::new(),
             },
         );
-    }
-    let bars = |stats: &Value, key: &str| -> Vec<(String, Option<f64>, String)> {
-        stats["groups"]
-            .as_array()
+    };
+    let bars = |stats: &Stats, key: &str| -> Vec<(String, Option<f64>, String)> {
+        stats
+            .groups
+            .iter()
+            .filter(|g| g.batches > 0)
             .map(|g| {
-                g.iter()
-                    .filter(|g| g["batches"].as_u64().unwrap_or(0) > 0)
-                    .map(|g| {
-                        (
-                            text(&g[key]),
-                            g["pass_rate"].as_f64(),
-                            format!("n={}", g["batches"].as_u64().unwrap_or(0)),
-                        )
-                    })
-                    .collect()
+                (
+                    text(g.key.get(key).unwrap_or(&Value::Null)),
+                    g.pass_rate,
+                    format!("n={}", g.batches),
+                )
             })
-            .unwrap_or_default()
+            .collect()
     };
     let items_spec = q::FacetSpec {
         field: "failed_items".into(),
@@ -380,24 +377,21 @@ pub(super) async fn product_page(
     )
     .await
     {
-        Ok(v) => v,
+        Ok(v) => v.value,
         Err(e) => return error_page(&app, lang, e),
     };
-    let items = items["values"]
-        .as_array()
-        .map(|vals| {
-            vals.iter()
-                .map(|v| {
-                    let name = text(&v["value"]);
-                    ItemView {
-                        explanation: explain(lang, &name),
-                        count: v["count"].as_u64().unwrap_or(0),
-                        name,
-                    }
-                })
-                .collect()
+    let items = items
+        .values
+        .iter()
+        .map(|v| {
+            let name = text(&v.value);
+            ItemView {
+                explanation: explain(lang, &name),
+                count: v.count,
+                name,
+            }
         })
-        .unwrap_or_default();
+        .collect();
     let c = chrome(
         &app,
         lang,
@@ -416,8 +410,8 @@ pub(super) async fn product_page(
         StatusCode::OK,
         &ProductPage {
             c,
-            batches: all["batches"].as_u64().unwrap_or(0),
-            pass_rate: percent(all["pass_rate"].as_f64()),
+            batches: all.batches,
+            pass_rate: percent(all.pass_rate),
             by_year: bar_chart(
                 lang.t("逐年合格率", "Pass rate by year"),
                 &bars(&years, "plan_year"),
