@@ -96,7 +96,7 @@ fn canonical_spot_check_columns_have_the_designed_types() {
     let schema = c.schema(SPOT_CHECK_SCHEMA).expect("spot_checks schema");
     let arrow = schema.to_arrow();
     let ty = |name: &str| arrow.field_with_name(name).expect(name).data_type().clone();
-    // DESIGN §5.
+    // docs/DESIGN.md §5.
     for name in [
         "record_id",
         "resource_id",
@@ -151,7 +151,7 @@ fn canonical_spot_check_columns_have_the_designed_types() {
         result.constraints.enum_values.as_deref(),
         Some(&[serde_json::json!("pass"), serde_json::json!("fail")][..])
     );
-    // The alias inventory of REAL-DATA.md §1.2 maps to the canonical columns.
+    // The alias inventory of docs/REAL-DATA.md §1.2 maps to the canonical columns.
     let owner = |header: &str| {
         let key = zhijian_catalog::header_key(header);
         schema

@@ -174,7 +174,7 @@ fn docs_are_served_without_any_cdn() {
     }
 }
 
-/// A client that never finishes its request head is cut off (SECURITY.md: `axum::serve` set
+/// A client that never finishes its request head is cut off (docs/SECURITY.md: `axum::serve` set
 /// no header-read timeout), and the server answers others meanwhile.
 #[test]
 fn a_request_head_that_never_ends_is_cut_off() {

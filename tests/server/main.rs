@@ -22,6 +22,8 @@ mod flight;
 mod formats;
 /// Keyset paging over whole resources, also while a new snapshot is published.
 mod paging;
+/// Search recall on a held-out query set labelled from the generator's truth.
+mod recall;
 /// schemathesis against /openapi.json.
 mod schemathesis;
 /// Search and producers.
@@ -45,6 +47,8 @@ pub struct Served {
     _dir: tempfile::TempDir,
     /// The raw corpus.
     pub raw: PathBuf,
+    /// The generator's truth of the corpus.
+    pub truth: PathBuf,
     /// The warehouse.
     pub warehouse: PathBuf,
     /// Where the server listens.
@@ -152,11 +156,12 @@ pub fn same_answer(path: &str, a: &HttpResponse, b: &HttpResponse, a_base: &str,
 pub fn serve_new(scale: u64, seed: u64) -> Served {
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = dir.path().join("raw");
+    let truth = dir.path().join("truth");
     let warehouse = dir.path().join("warehouse");
     zhijian_synth::generate(
         &zhijian_synth::Options {
             raw: raw.clone(),
-            truth: None,
+            truth: Some(truth.clone()),
             scale,
             seed,
         },
@@ -168,6 +173,7 @@ pub fn serve_new(scale: u64, seed: u64) -> Served {
     Served {
         _dir: dir,
         raw,
+        truth,
         warehouse,
         addr,
         sql_twin: None,

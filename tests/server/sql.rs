@@ -282,7 +282,7 @@ fn hostile_sql_is_refused_or_cut_off_and_the_server_stays_up() {
             "{name}: {} {body}",
             r.status
         );
-        // 2 s deadline; joins and single kernels yield late (SECURITY.md), so allow a margin.
+        // 2 s deadline; joins and single kernels yield late (docs/SECURITY.md), so allow a margin.
         assert!(took < Duration::from_secs(8), "{name} took {took:?}");
         assert!(!body.contains("root:x:0:0"), "{name} leaked /etc/passwd");
         if r.status != 500 {

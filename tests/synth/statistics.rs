@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::shared::{corpus, data_rows, files, truth_lines};
 
-/// National pass rates (percent) as published (REAL-DATA.md §2.3).
+/// National pass rates (percent) as published (docs/REAL-DATA.md §2.3).
 const PASS_RATES: &[(i64, f64)] = &[
     (2011, 87.5),
     (2012, 89.8),

@@ -12,7 +12,7 @@ use crate::schema::TableSchema;
 /// How many categories, subcategories and resources the taxonomy has (`TAXONOMY.md`).
 pub const EXPECTED_COUNTS: (usize, usize, usize) = (6, 24, 108);
 
-/// The schema that all spot-check resources share (DESIGN §5).
+/// The schema that all spot-check resources share (docs/DESIGN.md §5).
 pub const SPOT_CHECK_SCHEMA: &str = "spot_checks";
 
 /// The columns a resource's Parquet file is sorted by (ascending, nulls first): the common

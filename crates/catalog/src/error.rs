@@ -79,6 +79,15 @@ pub enum CatalogError {
         found: usize,
     },
 
+    /// A snapshot manifest of a warehouse is not what `layout::Manifest` says.
+    #[error("{path}: not a snapshot manifest: {problem}")]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What the parser said.
+        problem: String,
+    },
+
     /// A lookup by id or name found nothing.
     #[error("no {kind} named `{name}`")]
     NotFound {

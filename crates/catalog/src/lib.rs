@@ -9,11 +9,15 @@
 //! placeholder markers for the ingester, and the catalog as a Frictionless Data Package
 //! ([`export::datapackage`]) and as DCAT-AP JSON-LD ([`export::dcat`]).
 //!
+//! It also holds the layout of a warehouse of snapshots ([`layout`]: `CURRENT`, manifests,
+//! history), the one definition the ingester writes and the query side reads.
+//!
 //! It does not read data, write files or know about HTTP.
 
 mod catalog;
 mod error;
 pub mod export;
+pub mod layout;
 pub mod schema;
 
 pub use catalog::{

@@ -36,7 +36,7 @@ enum SqlFormat {
 }
 
 pub(crate) fn run(args: &SqlArgs) -> Result<(), CliError> {
-    // Planning is recursive: give the workers a stack with margin (SECURITY.md).
+    // Planning is recursive: give the workers a stack with margin (docs/SECURITY.md).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_stack_size(16 * 1024 * 1024)

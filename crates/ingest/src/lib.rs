@@ -1,4 +1,4 @@
-//! Ingestion of quality-supervision publications: the first stages of DESIGN §4.
+//! Ingestion of quality-supervision publications: the first stages of docs/DESIGN.md §4.
 //!
 //! This crate owns turning an attachment as published into rows a normalizer can work on:
 //! [`read`] detects the container (CSV, HTML, XLSX, XLS, JSON) and the text encoding from the

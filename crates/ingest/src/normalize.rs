@@ -1,4 +1,4 @@
-//! Normalization of spot-check rows into the canonical `spot_checks` schema (DESIGN §5).
+//! Normalization of spot-check rows into the canonical `spot_checks` schema (docs/DESIGN.md §5).
 //!
 //! Every rule here is one a reader of the raw table would apply: placeholders are no value,
 //! dates are read in every spelling, the product comes from the row, else its section, else
@@ -566,7 +566,7 @@ fn ymd(y: &str, m: &str, d: Option<&str>) -> Option<String> {
         .then(|| format!("{y:04}-{m:02}-{d:02}"))
 }
 
-/// A date in any spelling of REAL-DATA §4.8 (ISO); month-only gives the first day; a batch
+/// A date in any spelling of docs/REAL-DATA.md §4.8 (ISO); month-only gives the first day; a batch
 /// number, a six-digit code or an impossible date gives `None`. A trailing `/未标注` or `//`
 /// after a date is ignored.
 pub fn parse_date(text: &str) -> Option<String> {

@@ -1,4 +1,4 @@
-//! Readers: any attachment to tables of text rows, numbered as DESIGN §4 counts `source_row`.
+//! Readers: any attachment to tables of text rows, numbered as docs/DESIGN.md §4 counts `source_row`.
 //!
 //! The container and the encoding are detected from the bytes, never taken from the file
 //! name or `publication.toml` (a hint there may be wrong).

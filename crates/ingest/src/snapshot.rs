@@ -1,19 +1,15 @@
-//! Immutable snapshots (DESIGN §6): Parquet per resource, content-addressed by sha256, a
+//! Immutable snapshots (docs/DESIGN.md §6): Parquet per resource, content-addressed by sha256, a
 //! manifest per snapshot, and a `CURRENT` pointer replaced atomically (write, fsync, rename,
 //! fsync the directory). A killed ingest leaves the previous snapshot serving; the same raw
 //! input yields the same bytes and the same snapshot id.
 //!
-//! ```text
-//! <warehouse>/CURRENT                      the current snapshot id
-//! <warehouse>/snapshots/<id>.json          its manifest
-//! <warehouse>/data/<sha256>.parquet        one file per resource, shared between snapshots
-//! <warehouse>/rejects/<sha256>.ndjson      rejected rows of a resource, with reasons
-//! ```
+//! The layout (paths, manifest and history types) is `zhijian_catalog::layout`, shared with
+//! the query side.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -26,60 +22,15 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use zhijian_catalog::{Catalog, FieldType, TableSchema};
+use zhijian_catalog::{Catalog, FieldType, TableSchema, layout};
 
 use crate::error::{IngestError, Result};
 use crate::pipeline::{Accounting, FileError, Ingested, Source, sha256_hex};
 
-/// A content-addressed file of a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FileEntry {
-    /// Path relative to the warehouse.
-    pub path: String,
-    /// sha256 of the bytes.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Rows (data rows for Parquet, rejected rows for reject lists).
-    pub rows: u64,
-}
-
-/// One resource in a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ResourceEntry {
-    /// SQL table name.
-    pub table: String,
-    /// Table Schema name.
-    pub schema: String,
-    /// Published rows.
-    pub rows: u64,
-    /// The Parquet files.
-    pub files: Vec<FileEntry>,
-    /// Whole-resource downloads by format (`csv`; `xlsx` when it fits one sheet), in the
-    /// Parquet file's row order.
-    pub downloads: BTreeMap<String, FileEntry>,
-    /// The rejected rows, when there are any.
-    pub rejects: Option<FileEntry>,
-    /// Row accounting.
-    pub accounting: Value,
-    /// Source attachments with their sha256.
-    pub sources: Vec<Value>,
-}
-
-/// A snapshot's manifest.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Manifest {
-    /// The snapshot id: the first 16 hex digits of the sha256 of this manifest without it.
-    pub id: String,
-    /// Resources by id.
-    pub resources: BTreeMap<String, ResourceEntry>,
-    /// Accounting over all resources.
-    pub totals: Value,
-    /// Files that could not be read at all.
-    pub errors: Vec<Value>,
-}
+pub use zhijian_catalog::layout::{
+    Manifest, ManifestFile as FileEntry, ManifestResource as ResourceEntry,
+};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
     move |source| IngestError::Io {
@@ -436,14 +387,9 @@ pub fn publish(warehouse: &Path, catalog: &Catalog, ingested: &Ingested) -> Resu
     let body = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     manifest.id = sha256_hex(&body)[..16].to_owned();
     let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    write_atomic(&layout::manifest_path(warehouse, &manifest.id), &text)?;
     write_atomic(
-        &warehouse
-            .join("snapshots")
-            .join(format!("{}.json", manifest.id)),
-        &text,
-    )?;
-    write_atomic(
-        &warehouse.join("CURRENT"),
+        &warehouse.join(layout::CURRENT),
         format!("{}\n", manifest.id).as_bytes(),
     )?;
     append_history(warehouse, &manifest.id)?;
@@ -591,7 +537,7 @@ fn append_history(warehouse: &Path, id: &str) -> Result<()> {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
     let line = serde_json::json!({ "id": id, "published_at": rfc3339(secs) }).to_string();
-    let path = warehouse.join("snapshots").join("history.ndjson");
+    let path = layout::history_path(warehouse);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -616,18 +562,19 @@ fn rfc3339(secs: i64) -> String {
 
 /// The current snapshot's manifest, if any.
 pub fn current(warehouse: &Path) -> Result<Option<Manifest>> {
-    let pointer = warehouse.join("CURRENT");
-    let Ok(id) = std::fs::read_to_string(&pointer) else {
+    let Some(id) = layout::current_id(warehouse) else {
         return Ok(None);
     };
-    let path: PathBuf = warehouse
-        .join("snapshots")
-        .join(format!("{}.json", id.trim()));
-    let text = std::fs::read(&path).map_err(io(&path))?;
-    serde_json::from_slice(&text)
-        .map(Some)
-        .map_err(|e| IngestError::Json {
+    let path = layout::manifest_path(warehouse, &id);
+    match layout::read_manifest(warehouse, &id) {
+        Ok(Some(m)) => Ok(Some(m)),
+        Ok(None) => Err(IngestError::Json {
+            path,
+            problem: "CURRENT names a snapshot whose manifest is missing".into(),
+        }),
+        Err(e) => Err(IngestError::Json {
             path,
             problem: e.to_string(),
-        })
+        }),
+    }
 }

@@ -17,7 +17,6 @@ pub type Row = Map<String, Value>;
 pub struct FacetValue {
     /// The value (null: no value; a year, quarter `2023-Q2` or month `2023-07` for a date
     /// histogram).
-    #[schema(value_type = Object)]
     pub value: Value,
     /// Rows holding it (items, for a list field).
     pub count: u64,
@@ -106,4 +105,255 @@ pub struct Facets {
     pub snapshot: String,
     /// One per `_facet`, in the order asked.
     pub facets: Vec<Facet>,
+}
+
+/// A value a search word matched.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SearchMatch {
+    /// `product`, `enterprise`, `brand`, `model_spec`, `failed_item` or `inspection_agency`.
+    pub field: String,
+    /// The value as published.
+    pub value: String,
+    /// How it matched: `exact`, `prefix`, `within`, `pinyin`, `initials`, `fuzzy`, `alias` …
+    #[serde(rename = "match")]
+    pub kind: String,
+    /// Rows holding it.
+    pub batches: u64,
+}
+
+/// The size of the snapshot index a search used.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IndexSize {
+    /// Distinct values held.
+    pub values: u64,
+    /// Producers.
+    pub enterprises: u64,
+    /// Spot-check rows.
+    pub rows: u64,
+    /// How long building it took, in milliseconds.
+    pub build_ms: u64,
+}
+
+/// A search over the spot checks.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SearchResult {
+    /// The query as given.
+    pub q: String,
+    /// The query folded (width, case, traditional characters, spaces).
+    pub folded: String,
+    /// The snapshot searched.
+    pub snapshot: String,
+    /// The best 20 matched values.
+    pub matches: Vec<SearchMatch>,
+    /// How many values matched.
+    pub matched_values: u64,
+    /// How many of them select the rows.
+    pub values_used: u64,
+    /// Whether values were left out of the rows' selection (SQL uses the best 300).
+    pub values_truncated: bool,
+    /// Rows the matched values select under the filters.
+    pub count: u64,
+    /// `_offset`.
+    pub offset: u64,
+    /// `_limit`.
+    pub limit: u64,
+    /// One page of rows, best match first, then newest; each with `_matched` (field, match).
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<Row>,
+    /// Facets of the rows by product, province, year and result.
+    pub facets: std::collections::BTreeMap<String, Facet>,
+    /// How long the search took, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// The index searched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexSize>,
+}
+
+/// A snapshot that was once current.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SnapshotEntry {
+    /// Its id.
+    pub id: String,
+    /// When it became current (RFC 3339), when the history knows.
+    pub published_at: Option<String>,
+    /// Whether it is the current one.
+    pub current: bool,
+    /// Row accounting over all resources (read, published, rejected, …).
+    pub totals: Value,
+    /// What changed in it.
+    pub changes: String,
+}
+
+/// The snapshots, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Snapshots {
+    /// The current snapshot's id.
+    pub current: String,
+    /// Every snapshot that was current, newest first.
+    pub snapshots: Vec<SnapshotEntry>,
+}
+
+/// Record ids added and removed in one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ResourceChanges {
+    /// Rows added.
+    pub added: u64,
+    /// Rows removed.
+    pub removed: u64,
+    /// Their record ids, in order, up to `_limit`.
+    pub added_ids: Vec<String>,
+    /// Their record ids, in order, up to `_limit`.
+    pub removed_ids: Vec<String>,
+    /// Whether ids were left out.
+    pub truncated: bool,
+}
+
+/// What changed between two snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Changes {
+    /// The snapshot.
+    pub snapshot: String,
+    /// The earlier snapshot compared with (none: every row is added).
+    pub since: Option<String>,
+    /// By resource id, the resources whose rows changed.
+    pub resources: std::collections::BTreeMap<String, ResourceChanges>,
+}
+
+/// A name a producer is published under.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProducerName {
+    /// The name as published.
+    pub name: String,
+    /// Rows published under it.
+    pub batches: u64,
+}
+
+/// A producer: one per 统一社会信用代码, or per normalised name when its rows carry none.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Producer {
+    /// Its key: the code, or the normalised name.
+    pub key: String,
+    /// The name with the most rows.
+    pub name: String,
+    /// Every name, most rows first.
+    pub names: Vec<ProducerName>,
+    /// The 统一社会信用代码, when rows carry one.
+    pub uscc: Option<String>,
+    /// Rows.
+    pub batches: u64,
+    /// Failed rows.
+    pub fails: u64,
+    /// First plan year.
+    pub first_year: Option<i64>,
+    /// Last plan year.
+    pub last_year: Option<i64>,
+}
+
+/// A producer found by a search, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProducerFound {
+    /// The producer.
+    #[serde(flatten)]
+    pub producer: Producer,
+    /// How its name matched.
+    #[serde(rename = "match")]
+    pub kind: String,
+    /// Its history.
+    pub url: String,
+}
+
+/// Producers found by name or code.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Producers {
+    /// The query.
+    pub q: String,
+    /// The snapshot searched.
+    pub snapshot: String,
+    /// How many producers match.
+    pub count: u64,
+    /// Whether more match than are listed.
+    pub truncated: bool,
+    /// Best match first.
+    pub enterprises: Vec<ProducerFound>,
+}
+
+/// A pass rate with its denominator.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PassRate {
+    /// Batches published in full-scope files (the denominator).
+    pub batches: u64,
+    /// Of those, failed.
+    pub fails: u64,
+    /// Passed over batches (null without batches).
+    pub pass_rate: Option<f64>,
+    /// Wilson 95 % interval.
+    pub pass_rate_ci95: Option<[f64; 2]>,
+    /// Failures published in fail-only lists (no denominator).
+    pub fail_only_failures: u64,
+    /// Rows of every scope.
+    pub rows: u64,
+}
+
+/// A pass rate in one plan year.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct YearPassRate {
+    /// The pass rate.
+    #[serde(flatten)]
+    pub rate: PassRate,
+    /// The plan year (null: unknown).
+    pub plan_year: Option<i64>,
+}
+
+/// A value and how many rows hold it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ValueCount {
+    /// The value (null: none).
+    pub value: Value,
+    /// Rows.
+    pub count: u64,
+    /// Failed rows, for products.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fails: Option<u64>,
+}
+
+/// Links to a producer's whole history as a file.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProducerExport {
+    /// Every row, as CSV, through the SQL endpoint.
+    pub csv: String,
+}
+
+/// Everything about one producer.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProducerHistory {
+    /// The producer.
+    #[serde(flatten)]
+    pub producer: Producer,
+    /// The snapshot read.
+    pub snapshot: String,
+    /// Its pass rate (null: no rows).
+    pub pass_rate: Option<PassRate>,
+    /// What the denominator is.
+    pub denominator: String,
+    /// By plan year.
+    pub by_year: Vec<YearPassRate>,
+    /// Where it was registered, most rows first.
+    pub provinces: Vec<ValueCount>,
+    /// National, provincial or local checks.
+    pub check_levels: Vec<ValueCount>,
+    /// Its products, with fails.
+    pub products: Vec<ValueCount>,
+    /// Its failed items, most first.
+    pub failed_items: Vec<ValueCount>,
+    /// Its rows, newest first, up to `_limit`.
+    #[schema(value_type = Vec<Object>)]
+    pub history: Vec<Row>,
+    /// Whether rows were left out (the `sql` selects them all).
+    pub history_truncated: bool,
+    /// The SQL that selects every row.
+    pub sql: String,
+    /// Its rows as a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<ProducerExport>,
 }

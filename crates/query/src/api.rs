@@ -24,7 +24,10 @@ pub use aggregate::{
 use export::join_lists;
 pub use export::{OrderedRows, ordered_rows, picked_batch};
 use request::sort_spec;
-pub use request::{CountMode, Cursor, DEFAULT_PAGE, MAX_PAGE, RowsRequest, resolve};
+pub use request::{
+    CountMode, Cursor, DEFAULT_PAGE, FacetsRequest, MAX_PAGE, RowsRequest, SEARCH_OFFSET_MAX,
+    SEARCH_PAGE, SEARCH_PAGE_MAX, SearchRequest, StatsRequest, number, one, only, resolve,
+};
 
 /// Runs SQL the API built (never client text) on a snapshot.
 async fn sql(view: &SnapshotView, text: &str) -> Result<DataFrame> {

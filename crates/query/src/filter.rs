@@ -1,4 +1,4 @@
-//! The filter grammar of the rows, facets and stats endpoints (DESIGN §7), typed against the
+//! The filter grammar of the rows, facets and stats endpoints (docs/DESIGN.md §7), typed against the
 //! resource's Table Schema and rendered to SQL.
 //!
 //! `field=v` (equals), `field__op=v` with `ne lt lte gt gte in notin contains startswith isnull

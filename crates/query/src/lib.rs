@@ -1,17 +1,31 @@
-//! Queries over a snapshot: the DataFusion session and the read-only SQL guard.
+//! Queries over a snapshot: the DataFusion session, the snapshot index beside it, and the
+//! read-only SQL guard. It knows nothing of HTTP: the server, the `zhijian sql` command and
+//! Flight SQL call it.
 //!
-//! This crate owns the query semantics every surface shares (the `zhijian sql` command now;
-//! the HTTP API, the SQL endpoint and Flight SQL later): which tables exist (every resource
-//! of the current snapshot by its table name, and the `spot_checks` view over the ten
-//! spot-check resources), what SQL is allowed (SELECT, WITH and EXPLAIN only, enforced by
-//! DataFusion's own `SQLOptions`, recursive CTEs off, bounded text size and nesting) and how
-//! results stream out (NDJSON, JSON, CSV, a text table), and what the data API asks of a
-//! snapshot: the typed filter grammar ([`filter`]), pages with keyset cursors, exact counts,
-//! facets and pass-rate statistics ([`api`]), the warehouse of snapshots that picks up a
-//! new one without restart ([`warehouse`]), public SQL with its per-query limits and plan
-//! checks ([`sql`]), the named queries of `queries/` ([`named`]), and the Chinese-aware search
-//! and producer entities ([`search`], folding and pinyin in [`text`], rows read by position
-//! in [`spot_rows`]). It knows nothing of HTTP.
+//! Where each behaviour lives:
+//!
+//! - [`warehouse`]: the snapshots of a warehouse (the current one picked up without restart,
+//!   older ones by id), each opened as a DataFusion session with every resource as a table and
+//!   the `spot_checks` view ([`SnapshotView`]); the layout it reads is
+//!   `zhijian_catalog::layout`, which the ingester writes.
+//! - [`accel`]: the one decision, per request, between the snapshot index and SQL, and why
+//!   (the `x-answered-by` header); [`IndexMode::Off`] makes SQL answer everything.
+//! - [`api`]: what the data API asks of a snapshot. `api/request.rs` parses parameters into a
+//!   typed [`api::RowsRequest`] (filters of [`filter`], sort, fields, cursor); `api.rs` answers
+//!   pages and point lookups; `api/export.rs` whole results (read by position in the default
+//!   order when the index holds the filters); `api/aggregate.rs` facets and pass-rate
+//!   statistics. Answers are the typed structs of [`answers`].
+//! - [`search`]: the snapshot index and the public search. `search.rs` ranks matched values
+//!   and answers a search; `search/rows.rs` is the index as an engine for rows (selections,
+//!   counts, facets, statistics, page and export positions); `search/producers.rs` producers
+//!   and their histories; `search/index.rs` the packed index, built in `search/index/build.rs`
+//!   (packed containers in `packed.rs`, pinyin in `spelling.rs`, producers in `entities.rs`).
+//!   Folding and edit distance are in [`text`]; rows are read by position from the Parquet
+//!   files by [`spot_rows`] (ordered reads in `spot_rows/ordered.rs`).
+//! - [`sql`]: public SQL: the guard (SELECT, WITH and EXPLAIN only, by DataFusion's own
+//!   `SQLOptions`; recursive CTEs off; bounded text and nesting), per-query memory pool, spill
+//!   cap and plan checks ([`sql::plan_public`]). [`named`] renders the named queries of
+//!   `queries/`. [`write_stream`] writes results as NDJSON, JSON, CSV or a text table.
 
 pub mod accel;
 pub mod answers;

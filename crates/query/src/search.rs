@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::accel::{Answered, Ask, Engine, Route, Target};
-use crate::answers::{Facet, FacetValue};
+use crate::accel::{Answered, Ask, Engine, Target};
+use crate::answers::{Facet, FacetValue, SearchMatch, SearchResult};
 use crate::api::{RowsRequest, batch_to_json, json_rows};
 use crate::error::{QueryError, Result};
 use crate::filter::{bad, string_lit};
@@ -380,7 +380,7 @@ pub async fn search(
     req: &RowsRequest,
     limit: usize,
     offset: usize,
-) -> Result<Answered<Value>> {
+) -> Result<Answered<SearchResult>> {
     let folded = fold(q);
     if folded.is_empty() {
         return Err(bad(
@@ -392,37 +392,36 @@ pub async fn search(
     }
     let hits = index.find(&folded);
     let matched_values = hits.len();
-    let matches: Vec<Value> = hits
+    let matches: Vec<SearchMatch> = hits
         .iter()
         .take(20)
-        .map(|h| {
-            json!({"field": h.field.name(), "value": h.value, "match": h.kind.name(), "batches": h.batches})
+        .map(|h| SearchMatch {
+            field: h.field.name().to_owned(),
+            value: h.value.clone(),
+            kind: h.kind.name().to_owned(),
+            batches: h.batches,
         })
         .collect();
-    let mut out = json!({
-        "q": q,
-        "folded": folded,
-        "snapshot": view.id,
-        "matches": matches,
-        "matched_values": matched_values,
-    });
+    let mut out = SearchResult {
+        q: q.to_owned(),
+        folded,
+        snapshot: view.id.clone(),
+        matches,
+        matched_values: matched_values as u64,
+        values_used: 0,
+        values_truncated: false,
+        count: 0,
+        offset: offset as u64,
+        limit: limit as u64,
+        rows: Vec::new(),
+        facets: BTreeMap::new(),
+        elapsed_ms: None,
+        index: None,
+    };
     let fields: Vec<String> = match &req.fields {
         Some(f) => f.clone(),
         None => RESULT_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
     };
-    if hits.is_empty() {
-        out["values_used"] = json!(0);
-        out["values_truncated"] = json!(false);
-        out["count"] = json!(0);
-        out["offset"] = json!(offset);
-        out["limit"] = json!(limit);
-        out["rows"] = json!([]);
-        out["facets"] = json!({});
-        return Ok(Answered {
-            value: out,
-            route: Route::index("no value matches"),
-        });
-    }
     let filters = memory_filters(params);
     let target = Target {
         table: zhijian_catalog::SPOT_CHECK_SCHEMA,
@@ -431,6 +430,20 @@ pub async fn search(
             None => Err("a filter other than equality on product, province, year or result"),
         },
     };
+    if hits.is_empty() {
+        // No value matches: no row to select, whoever would have selected them.
+        let nothing = || -> Found { (0, Vec::new(), BTreeMap::new()) };
+        let route = crate::accel::answer(
+            view,
+            target,
+            Ask::Search,
+            |_| Ok(Ok(nothing())),
+            || std::future::ready(Ok(nothing())),
+        )
+        .await?
+        .route;
+        return Ok(Answered { value: out, route });
+    }
     let used = hits.len().min(MAX_VALUES);
     let Answered {
         value: (count, rows, facets),
@@ -452,17 +465,15 @@ pub async fn search(
         Engine::Index => matched_values,
         Engine::Sql => used,
     };
-    out["values_used"] = json!(used);
-    out["values_truncated"] = json!(matched_values > used);
-    out["count"] = json!(count);
-    out["offset"] = json!(offset);
-    out["limit"] = json!(limit);
-    out["rows"] = Value::Array(rows.into_iter().map(Value::Object).collect());
-    out["facets"] = Value::Object(facets);
+    out.values_used = used as u64;
+    out.values_truncated = matched_values > used;
+    out.count = count as u64;
+    out.rows = rows;
+    out.facets = facets;
     Ok(Answered { value: out, route })
 }
 
-type Found = (usize, Vec<Map<String, Value>>, Map<String, Value>);
+type Found = (usize, Vec<Map<String, Value>>, BTreeMap<String, Facet>);
 
 /// Count, page and facets of a search from the index.
 fn in_memory(
@@ -522,7 +533,7 @@ fn in_memory(
         });
     }
     let count = matched.len();
-    let mut facets = Map::new();
+    let mut facets = BTreeMap::new();
     for (slot, name) in SEARCH_FACETS.iter().enumerate().take(FACETS) {
         let column = &index.facets[slot];
         let mut counts = vec![0u64; column.values.len() + 1];
@@ -532,7 +543,7 @@ fn in_memory(
         }
         facets.insert(
             (*name).to_owned(),
-            facet_value(facet_json(name, &column.values, &counts, FACET_SIZE)),
+            facet_json(name, &column.values, &counts, FACET_SIZE),
         );
     }
     // Best tier first, then newest, then the files' order.
@@ -566,10 +577,6 @@ fn in_memory(
 }
 
 /// A facet as `api::facet` answers it, from counts per code (the last count: no value).
-pub(crate) fn facet_value(facet: Facet) -> Value {
-    serde_json::to_value(facet).unwrap_or(Value::Null)
-}
-
 fn facet_json(name: &str, values: &[Value], counts: &[u64], size: usize) -> Facet {
     let mut list: Vec<(Value, u64)> = counts
         .iter()
@@ -630,9 +637,17 @@ async fn by_sql(
         .collect::<Vec<_>>()
         .join(", ");
     let where_clause = format!(" WHERE {}", scoped.conditions.join(" AND "));
+    // Within a tier and a date, the files' order, as the index orders them: the files in
+    // resource order, each in its default order.
+    let files_order = zhijian_catalog::sort_order(zhijian_catalog::SPOT_CHECK_SCHEMA, &[])
+        .iter()
+        .map(|f| format!("{} ASC NULLS FIRST", crate::filter::ident(f)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let page_sql = format!(
         "SELECT {select}, {rank} AS _rank FROM spot_checks{where_clause} \
-         ORDER BY _rank, announced_on DESC NULLS LAST, record_id LIMIT {limit} OFFSET {offset}"
+         ORDER BY _rank, announced_on DESC NULLS LAST, resource_id, {files_order} \
+         LIMIT {limit} OFFSET {offset}"
     );
     let count_sql = format!("SELECT count(*) AS n FROM spot_checks{where_clause}");
     let page = async { json_rows(view.ctx.sql(&page_sql).await?).await };
@@ -646,7 +661,7 @@ async fn by_sql(
             };
             crate::api::facet_by_sql(view, catalog, "spot_checks", scoped, &spec, FACET_SIZE)
                 .await
-                .map(|v| ((*f).to_owned(), facet_value(v)))
+                .map(|v| ((*f).to_owned(), v))
         }
     }));
     let (page, count, facets) = futures::join!(page, count, facets);
@@ -668,7 +683,7 @@ async fn by_sql(
         .and_then(|r| r.get("n"))
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    let mut facet_map = Map::new();
+    let mut facet_map = BTreeMap::new();
     for f in facets {
         let (name, v) = f?;
         facet_map.insert(name, v);

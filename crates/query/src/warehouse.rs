@@ -5,74 +5,20 @@
 //! it runs changes nothing for it (the Parquet files of a snapshot are immutable and never
 //! deleted by ingest).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::prelude::{ParquetReadOptions, col};
-use serde::{Deserialize, Serialize};
 use zhijian_catalog::{Catalog, SPOT_CHECK_SCHEMA, sort_order};
 
 use crate::accel::IndexMode;
 use crate::error::{QueryError, Result};
 
-/// A content-addressed file of a snapshot, as its manifest lists it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ManifestFile {
-    /// Path relative to the warehouse.
-    pub path: String,
-    /// sha256 of the bytes.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Rows in the file.
-    pub rows: u64,
-}
-
-/// One resource of a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ManifestResource {
-    /// SQL table name.
-    pub table: String,
-    /// Table Schema name.
-    pub schema: String,
-    /// Published rows.
-    pub rows: u64,
-    /// The Parquet files.
-    pub files: Vec<ManifestFile>,
-    /// Downloads by format (`csv`, `xlsx`), when the snapshot has them.
-    #[serde(default)]
-    pub downloads: BTreeMap<String, ManifestFile>,
-    /// Rejected rows, when there are any.
-    pub rejects: Option<ManifestFile>,
-    /// Row accounting.
-    pub accounting: serde_json::Value,
-    /// Source attachments and their sha256.
-    pub sources: Vec<serde_json::Value>,
-}
-
-/// A snapshot's manifest (written by `zhijian ingest`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Manifest {
-    /// Snapshot id.
-    pub id: String,
-    /// Resources by id.
-    pub resources: BTreeMap<String, ManifestResource>,
-    /// Accounting over all resources.
-    pub totals: serde_json::Value,
-    /// Files that could not be read at all.
-    pub errors: Vec<serde_json::Value>,
-}
-
-/// One line of `snapshots/history.ndjson`: when a snapshot became current.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct HistoryEntry {
-    /// Snapshot id.
-    pub id: String,
-    /// When it was published (RFC 3339, UTC).
-    pub published_at: String,
-}
+pub use zhijian_catalog::layout::{
+    HistoryEntry, Manifest, ManifestFile, ManifestResource, current_id, history,
+};
 
 /// A snapshot opened for queries.
 pub struct SnapshotView {
@@ -154,7 +100,7 @@ pub fn session_config() -> SessionConfig {
     let options = config.options_mut();
     // Recursive CTEs can run forever (apache/datafusion#19427): off.
     options.execution.enable_recursive_ctes = false;
-    // Measured in PERFORMANCE.md: 1.9× on point lookups, 2.9× on keyset pages.
+    // Measured in docs/PERFORMANCE.md: 1.9× on point lookups, 2.9× on keyset pages.
     options.execution.parquet.pushdown_filters = true;
     options.execution.parquet.reorder_filters = true;
     // Text as `Utf8`, not string views: a filtered view batch still points into (and is
@@ -164,27 +110,16 @@ pub fn session_config() -> SessionConfig {
     config
 }
 
-fn manifest_err(path: &Path, problem: impl ToString) -> QueryError {
-    QueryError::Manifest {
-        path: path.to_path_buf(),
-        problem: problem.to_string(),
-    }
-}
-
-/// Reads a snapshot's manifest.
+/// Reads a snapshot's manifest ([`QueryError::UnknownSnapshot`] when there is none).
 pub fn read_manifest(warehouse: &Path, id: &str) -> Result<Manifest> {
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(QueryError::UnknownSnapshot { id: id.to_owned() });
+    match zhijian_catalog::layout::read_manifest(warehouse, id) {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(QueryError::UnknownSnapshot { id: id.to_owned() }),
+        Err(e) => Err(QueryError::Manifest {
+            path: zhijian_catalog::layout::manifest_path(warehouse, id),
+            problem: e.to_string(),
+        }),
     }
-    let path = warehouse.join("snapshots").join(format!("{id}.json"));
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(QueryError::UnknownSnapshot { id: id.to_owned() });
-        }
-        Err(e) => return Err(manifest_err(&path, e)),
-    };
-    serde_json::from_slice(&text).map_err(|e| manifest_err(&path, e))
 }
 
 /// Opens a session over one snapshot.
@@ -238,36 +173,6 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
         indexes: tokio::sync::OnceCell::new(),
         index_mode: IndexMode::On,
     })
-}
-
-/// The snapshots that were ever current, oldest first (from `snapshots/history.ndjson`; the
-/// current snapshot is listed even when an older ingest wrote no history).
-pub fn history(warehouse: &Path) -> Vec<HistoryEntry> {
-    let mut out: Vec<HistoryEntry> =
-        std::fs::read_to_string(warehouse.join("snapshots").join("history.ndjson"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|h| seen.insert(h.id.clone()));
-    if let Some(current) = current_id(warehouse)
-        && !out.iter().any(|h| h.id == current)
-    {
-        out.push(HistoryEntry {
-            id: current,
-            published_at: String::new(),
-        });
-    }
-    out
-}
-
-/// The id `CURRENT` names, if any.
-pub fn current_id(warehouse: &Path) -> Option<String> {
-    std::fs::read_to_string(warehouse.join("CURRENT"))
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
 }
 
 /// The warehouse, with the sessions of the snapshots in use.

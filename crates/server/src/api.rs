@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use zhijian_catalog::{Catalog, Resource, SPOT_CHECK_SCHEMA};
+use zhijian_catalog::{Catalog, Resource};
 use zhijian_query::answers::{Facets, RowsPage, Stats};
 use zhijian_query::api::{self as q, RowsRequest};
 use zhijian_query::{QueryError, Route, SnapshotView};
@@ -381,44 +381,12 @@ pub async fn facets(
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult<Response> {
-    let req = RowsRequest::parse(&app.catalog, &id, &params, &["_facet", "_facet_size"])?;
-    let (_, schema, _) = q::resolve(&app.catalog, &id)?;
-    let size = match params.iter().find(|(k, _)| k == "_facet_size") {
-        Some((_, v)) => match v.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err(QueryError::BadParameter {
-                    parameter: "_facet_size".into(),
-                    value: v.clone(),
-                    problem: "expected a whole number from 1 to 1000".into(),
-                    allowed: Vec::new(),
-                }
-                .into());
-            }
-        },
-        None => 20,
-    };
-    let specs: Vec<q::FacetSpec> = params
-        .iter()
-        .filter(|(k, _)| k == "_facet")
-        .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| q::parse_facet(schema, &v))
-        .collect::<Result<_, _>>()?;
-    if specs.is_empty() {
-        return Err(QueryError::BadParameter {
-            parameter: "_facet".into(),
-            value: String::new(),
-            problem: "name at least one field to count".into(),
-            allowed: schema.fields.iter().map(|f| f.name.clone()).collect(),
-        }
-        .into());
-    }
-    let view = app.view_at(req.as_of.as_deref()).await?;
+    let req = q::FacetsRequest::parse(&app.catalog, &id, &params)?;
+    let view = app.view_at(req.rows.as_of.as_deref()).await?;
     let mut out = Vec::new();
     let mut route: Option<Route> = None;
-    for spec in &specs {
-        let facet = q::facet(&view, &app.catalog, &id, &req, spec, size).await?;
+    for spec in &req.facets {
+        let facet = q::facet(&view, &app.catalog, &id, &req.rows, spec, req.size).await?;
         route = Some(match route {
             Some(r) => r.and(facet.route),
             None => facet.route,
@@ -450,31 +418,8 @@ pub async fn facets(
         (status = 404, description = "Unknown snapshot", body = ErrorBody),
     ))]
 pub async fn stats(State(app): State<Arc<AppState>>, Query(params): Params) -> ApiResult<Response> {
-    let req = RowsRequest::parse(&app.catalog, SPOT_CHECK_SCHEMA, &params, &["group_by"])?;
-    let group_by: Vec<String> = params
-        .iter()
-        .filter(|(k, _)| k == "group_by")
-        .flat_map(|(_, v)| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .filter(|s| !s.is_empty())
-        .collect();
-    let max = match req.limit {
-        Some(n) if n > 10_000 => {
-            return Err(QueryError::BadParameter {
-                parameter: "_limit".into(),
-                value: n.to_string(),
-                problem: "at most 10000 groups".into(),
-                allowed: Vec::new(),
-            }
-            .into());
-        }
-        Some(n) => n,
-        None => 1000,
-    };
-    let view = app.view_at(req.as_of.as_deref()).await?;
-    let stats = q::stats(&view, &req, &group_by, max).await?;
+    let req = q::StatsRequest::parse(&app.catalog, &params)?;
+    let view = app.view_at(req.rows.as_of.as_deref()).await?;
+    let stats = q::stats(&view, &req.rows, &req.group_by, req.max_groups).await?;
     Ok(routed(Json(stats.value), &stats.route))
 }

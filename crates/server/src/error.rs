@@ -226,6 +226,11 @@ impl ApiError {
         self.parts().0
     }
 
+    /// The machine-readable code of the error (`bad_parameter`, `deadline_exceeded`, …).
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
         let (_, code, parameter, value, allowed) = self.parts();

@@ -10,11 +10,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 use zhijian_catalog::export::{DataPackageOptions, datapackage, dcat};
 use zhijian_query::QueryError;
+use zhijian_query::answers::{Changes, ResourceChanges, SnapshotEntry, Snapshots};
 use zhijian_query::warehouse::{history, read_manifest};
 
 use crate::AppState;
@@ -141,26 +142,26 @@ pub async fn catalog_jsonld(State(app): State<Arc<AppState>>) -> Response {
 
 /// The snapshots that were ever current, newest first.
 #[utoipa::path(get, path = "/api/v1/snapshots", tag = "snapshots",
-    responses((status = 200, description = "Snapshots with publication time and totals", body = Object)))]
-pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    responses((status = 200, description = "Snapshots with publication time and totals", body = Snapshots)))]
+pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Snapshots>> {
     let current = app.warehouse.current().await?;
-    let mut list: Vec<Value> = history(app.warehouse.root())
+    let mut list: Vec<SnapshotEntry> = history(app.warehouse.root())
         .into_iter()
-        .map(|h| {
-            let totals = read_manifest(app.warehouse.root(), &h.id)
+        .map(|h| SnapshotEntry {
+            totals: read_manifest(app.warehouse.root(), &h.id)
                 .map(|m| m.totals)
-                .unwrap_or(Value::Null);
-            json!({
-                "id": h.id,
-                "published_at": (!h.published_at.is_empty()).then_some(h.published_at),
-                "current": h.id == current.id,
-                "totals": totals,
-                "changes": format!("{}/api/v1/snapshots/{}/changes", app.base_url, h.id),
-            })
+                .unwrap_or(Value::Null),
+            current: h.id == current.id,
+            changes: format!("{}/api/v1/snapshots/{}/changes", app.base_url, h.id),
+            published_at: (!h.published_at.is_empty()).then_some(h.published_at),
+            id: h.id,
         })
         .collect();
     list.reverse();
-    Ok(Json(json!({"current": current.id, "snapshots": list})))
+    Ok(Json(Snapshots {
+        current: current.id.clone(),
+        snapshots: list,
+    }))
 }
 
 /// Record ids added and removed per resource between `since` (default: the snapshot before)
@@ -169,14 +170,14 @@ pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Value
     params(("id" = String, Path, description = "Snapshot id"),
            ("since" = Option<String>, Query, description = "Earlier snapshot id (default: the one before)"),
            ("_limit" = Option<u32>, Query, minimum = 1, maximum = 100000, description = "Ids listed per resource and kind at most (default 1000); counts are always exact")),
-    responses((status = 200, description = "Per resource: added and removed counts and ids, with `truncated`", body = Object),
+    responses((status = 200, description = "Per resource: added and removed counts and ids, with `truncated`", body = Changes),
               (status = 400, description = "Bad parameter", body = ErrorBody),
               (status = 404, description = "Unknown snapshot", body = ErrorBody)))]
 pub async fn changes(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Changes>> {
     let root = app.warehouse.root();
     let new = read_manifest(root, &id)?;
     let since = match params.iter().find(|(k, _)| k == "since") {
@@ -208,7 +209,7 @@ pub async fn changes(
         Some(s) => Some(read_manifest(root, s)?),
         None => None,
     };
-    let mut out = serde_json::Map::new();
+    let mut out = std::collections::BTreeMap::new();
     let ids: std::collections::BTreeSet<&String> = new
         .resources
         .keys()
@@ -253,9 +254,9 @@ pub async fn changes(
                     total += batch.num_rows() as u64;
                     for row in zhijian_query::api::batch_to_json(&batch)? {
                         if ids.len() < limit
-                            && let Some(v) = row.get("record_id")
+                            && let Some(v) = row.get("record_id").and_then(Value::as_str)
                         {
-                            ids.push(v.clone());
+                            ids.push(v.to_owned());
                         }
                     }
                 }
@@ -273,16 +274,18 @@ pub async fn changes(
         };
         out.insert(
             rid.clone(),
-            json!({
-                "added": added.0,
-                "removed": removed.0,
-                "added_ids": added.1,
-                "removed_ids": removed.1,
-                "truncated": added.0 as usize > added.1.len() || removed.0 as usize > removed.1.len(),
-            }),
+            ResourceChanges {
+                truncated: added.0 as usize > added.1.len() || removed.0 as usize > removed.1.len(),
+                added: added.0,
+                removed: removed.0,
+                added_ids: added.1,
+                removed_ids: removed.1,
+            },
         );
     }
-    Ok(Json(
-        json!({"snapshot": id, "since": since, "resources": out}),
-    ))
+    Ok(Json(Changes {
+        snapshot: id,
+        since,
+        resources: out,
+    }))
 }

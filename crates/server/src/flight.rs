@@ -37,10 +37,11 @@ use serde::{Deserialize, Serialize};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 use zhijian_query::QueryError;
-use zhijian_query::sql::{explain_error, plan_public};
+use zhijian_query::sql::explain_error;
 
 use crate::AppState;
-use crate::sql::on_query_thread;
+use crate::error::ApiError;
+use crate::sql::run_public;
 
 /// The catalog and schema every table is in (DataFusion's defaults).
 const CATALOG: &str = "datafusion";
@@ -78,40 +79,35 @@ type Batches = tokio::sync::mpsc::Receiver<Result<RecordBatch, QueryError>>;
 /// The batches of a running query, held to its deadline.
 type BatchStream = futures::stream::BoxStream<'static, Result<RecordBatch, QueryError>>;
 
-/// The status of a query error: one exhaustive mapping, as [`crate::error`] does for HTTP.
+/// The gRPC status of a query error, derived from the server's one mapping of errors
+/// ([`ApiError::status`] and its code): the same message, with the position and suggestions
+/// of an invalid query.
 pub fn status(e: QueryError) -> Status {
-    let message = e.to_string();
-    match e {
-        QueryError::Invalid {
-            position,
-            suggestions,
-            ..
-        } => {
-            let mut text = message;
-            if let Some((line, column)) = position {
-                text.push_str(&format!(" (line {line}, column {column})"));
-            }
-            let suggestions: Vec<String> =
-                suggestions.into_iter().filter(|s| !s.is_empty()).collect();
-            if !suggestions.is_empty() {
-                text.push_str(&format!("; did you mean {}?", suggestions.join(", ")));
-            }
-            Status::invalid_argument(text)
-        }
-        QueryError::BadParameter { .. } | QueryError::Refused { .. } => {
-            Status::invalid_argument(message)
-        }
-        QueryError::DataFusion(e) => status(explain_error(e, &[])),
-        QueryError::UnknownResource { .. }
-        | QueryError::UnknownSnapshot { .. }
-        | QueryError::UnknownEnterprise { .. } => Status::not_found(message),
-        QueryError::ResourcesExhausted { .. } => Status::resource_exhausted(message),
-        QueryError::Deadline { .. } => Status::deadline_exceeded(message),
-        QueryError::Busy | QueryError::NoSnapshot { .. } => Status::unavailable(message),
-        QueryError::Manifest { .. } | QueryError::Data { .. } | QueryError::Output(_) => {
-            Status::internal(message)
-        }
+    // An engine error is explained first (an invalid plan, memory), as `/api/v1/sql` does.
+    let e = match e {
+        QueryError::DataFusion(d) => explain_error(d, &[]),
+        other => other,
+    };
+    let e = ApiError::from(e);
+    let body = e.body().error;
+    let mut text = body.message;
+    if let Some(p) = body.position {
+        text.push_str(&format!(" (line {}, column {})", p.line, p.column));
     }
+    let suggestions: Vec<&String> = body.suggestions.iter().filter(|s| !s.is_empty()).collect();
+    if !suggestions.is_empty() {
+        let names: Vec<&str> = suggestions.iter().map(|s| s.as_str()).collect();
+        text.push_str(&format!("; did you mean {}?", names.join(", ")));
+    }
+    let code = match (body.code.as_str(), e.status().as_u16()) {
+        ("deadline_exceeded", _) => tonic::Code::DeadlineExceeded,
+        ("resources_exhausted", _) => tonic::Code::ResourceExhausted,
+        (_, 400 | 413 | 415) => tonic::Code::InvalidArgument,
+        (_, 404) => tonic::Code::NotFound,
+        (_, 503) => tonic::Code::Unavailable,
+        _ => tonic::Code::Internal,
+    };
+    Status::new(code, text)
 }
 
 fn arrow_status(e: datafusion::arrow::error::ArrowError) -> Status {
@@ -139,96 +135,68 @@ impl FlightSql {
         })
     }
 
-    /// Plans (and with `execute`, runs) a statement on its snapshot, on a query thread under
-    /// the public limits; answers its schema and, when run, its batches.
+    /// Plans (and with `execute`, runs) a statement on its snapshot with the one public-SQL
+    /// runner ([`run_public`]); answers its schema and, when run, its batches (held to the
+    /// deadline, and stopped when the client goes away).
     async fn run(
         &self,
         handle: &Handle,
         execute: bool,
     ) -> Result<(SchemaRef, Option<BatchStream>), QueryError> {
-        let permit = self
-            .app
-            .sql_slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| QueryError::Busy)?;
-        let view = self.app.warehouse.snapshot(Some(&handle.snapshot)).await?;
-        let limits = self.app.sql_limits.clone();
-        let seconds = limits.deadline.as_secs();
-        let deadline = tokio::time::Instant::now() + limits.deadline;
-        let sql = handle.sql.clone();
-        let (head_tx, head_rx) =
-            tokio::sync::oneshot::channel::<Result<(SchemaRef, Option<Batches>), QueryError>>();
-        on_query_thread(permit, move || async move {
-            let tables = view.tables();
-            let over = || QueryError::Deadline { seconds };
-            let planned =
-                tokio::time::timeout_at(deadline, plan_public(&view.ctx, &tables, &sql, &limits))
+        let head = run_public(
+            &self.app,
+            Some(&handle.snapshot),
+            handle.sql.clone(),
+            move |p, reply| async move {
+                let schema: SchemaRef = Arc::new(p.df.schema().as_arrow().clone());
+                if !execute {
+                    reply.send(Ok((schema, None, p.deadline, p.seconds)));
+                    return;
+                }
+                let over = || QueryError::Deadline { seconds: p.seconds };
+                let stream = tokio::time::timeout_at(p.deadline, p.df.execute_stream())
                     .await
                     .map_err(|_| over())
-                    .and_then(|r| r);
-            let planned = match planned {
-                Ok(df) => df,
-                Err(e) => {
-                    let _ = head_tx.send(Err(e));
+                    .and_then(|r| r.map_err(|e| explain_error(e, &p.tables)));
+                let mut stream = match stream {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        reply.send(Err(e));
+                        return;
+                    }
+                };
+                let (tx, rx) = tokio::sync::mpsc::channel(2);
+                if !reply.send(Ok((schema, Some(rx), p.deadline, p.seconds))) {
                     return;
                 }
-            };
-            let schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
-            if !execute {
-                let _ = head_tx.send(Ok((schema, None)));
-                return;
-            }
-            let stream = tokio::time::timeout_at(deadline, planned.execute_stream())
-                .await
-                .map_err(|_| over())
-                .and_then(|r| r.map_err(|e| explain_error(e, &tables)));
-            let mut stream = match stream {
-                Ok(stream) => stream,
-                Err(e) => {
-                    let _ = head_tx.send(Err(e));
-                    return;
+                loop {
+                    let next = tokio::select! {
+                        next = tokio::time::timeout_at(p.deadline, stream.next()) => next,
+                        // The client is gone: stop.
+                        () = tx.closed() => return,
+                    };
+                    let item = match next {
+                        Err(_) => Err(over()),
+                        Ok(None) => return,
+                        Ok(Some(batch)) => batch.map_err(|e| explain_error(e, &p.tables)),
+                    };
+                    let failed = item.is_err();
+                    // A client that reads too slowly is also held to the deadline.
+                    match tokio::time::timeout_at(p.deadline, tx.send(item)).await {
+                        Ok(Ok(())) if !failed => {}
+                        _ => return,
+                    }
                 }
-            };
-            let (tx, rx) = tokio::sync::mpsc::channel(2);
-            if head_tx.send(Ok((schema, Some(rx)))).is_err() {
-                return;
-            }
-            loop {
-                let next = tokio::select! {
-                    next = tokio::time::timeout_at(deadline, stream.next()) => next,
-                    // The client is gone: stop.
-                    () = tx.closed() => return,
-                };
-                let item = match next {
-                    Err(_) => Err(over()),
-                    Ok(None) => return,
-                    Ok(Some(batch)) => batch.map_err(|e| explain_error(e, &tables)),
-                };
-                let failed = item.is_err();
-                // A client that reads too slowly is also held to the deadline.
-                match tokio::time::timeout_at(deadline, tx.send(item)).await {
-                    Ok(Ok(())) if !failed => {}
-                    _ => return,
-                }
-            }
-        })
-        .map_err(|e| QueryError::Output(format!("cannot start a query thread: {e}")))?;
+            },
+        )
+        .await?;
+        let (schema, batches, deadline, seconds) = head;
         // The deadline is kept here too, in case the query's own threads are stuck.
         let grace = deadline + std::time::Duration::from_millis(250);
-        match tokio::time::timeout_at(grace, head_rx).await {
-            Err(_) => Err(QueryError::Deadline { seconds }),
-            Ok(Err(_)) => Err(QueryError::Output(
-                "the query crashed the engine (a DataFusion panic); the server is fine".into(),
-            )),
-            Ok(Ok(head)) => head,
-        }
-        .map(|(schema, batches)| {
-            (
-                schema,
-                batches.map(|rx| deadline_bound(rx, grace, seconds).boxed()),
-            )
-        })
+        Ok((
+            schema,
+            batches.map(|rx| deadline_bound(rx, grace, seconds).boxed()),
+        ))
     }
 
     /// The flight info of a statement: its schema and one ticket that runs it.

@@ -1,10 +1,10 @@
-//! The Zhijian HTTP service: the data API of DESIGN §7 over the warehouse's current snapshot.
+//! The Zhijian HTTP service: the data API of docs/DESIGN.md §7 over the warehouse's current snapshot.
 //!
 //! Routes and the OpenAPI 3.1 document come from one registration (`utoipa-axum`); `/docs`
 //! serves Swagger UI from assets embedded in the binary (no CDN). The handlers only extract,
 //! call `zhijian-query` and encode; errors become responses in one place ([`error`]).
 //! A new snapshot is picked up without restart: each request takes the current snapshot once
-//! and finishes on it. Beside the API: the web page of DESIGN §8 ([`web`]), Arrow Flight SQL
+//! and finishes on it. Beside the API: the web page of docs/DESIGN.md §8 ([`web`]), Arrow Flight SQL
 //! on its own port ([`flight`]) under the same SQL guard, and usage counts ([`usage`]).
 
 pub mod api;
@@ -261,7 +261,7 @@ pub async fn serve(
 
 /// How long a client may take to send a request's head. `axum::serve` sets no timer, so a
 /// client sending its headers a byte at a time held a connection for as long as it liked
-/// (SECURITY.md); the request timeout only starts once the head is read. The wait for the
+/// (docs/SECURITY.md); the request timeout only starts once the head is read. The wait for the
 /// next request on a keep-alive connection counts too: an idle connection closes after it.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 

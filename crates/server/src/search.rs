@@ -6,84 +6,16 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use serde_json::{Value, json};
-use zhijian_catalog::SPOT_CHECK_SCHEMA;
 use zhijian_query::QueryError;
-use zhijian_query::api::RowsRequest;
+use zhijian_query::answers::{
+    IndexSize, ProducerExport, ProducerFound, ProducerHistory, Producers, SearchResult,
+};
+use zhijian_query::api::{SearchRequest, number, one, only};
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 
 type Params = Query<Vec<(String, String)>>;
-
-/// Rows per search page by default, and at most.
-const SEARCH_PAGE: usize = 20;
-const SEARCH_PAGE_MAX: usize = 100;
-/// The deepest a search pages (relevance order is not a stable keyset).
-const SEARCH_OFFSET_MAX: usize = 10_000;
-
-fn bad(parameter: &str, value: &str, problem: impl Into<String>) -> QueryError {
-    QueryError::BadParameter {
-        parameter: parameter.into(),
-        value: value.into(),
-        problem: problem.into(),
-        allowed: Vec::new(),
-    }
-}
-
-/// Refuses any parameter not in `allowed`, naming it and listing what is.
-pub(crate) fn only(params: &[(String, String)], allowed: &[&str]) -> Result<(), QueryError> {
-    match params.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-        None => Ok(()),
-        Some((k, v)) => Err(QueryError::BadParameter {
-            parameter: k.clone(),
-            value: v.clone(),
-            problem: format!("unknown parameter `{k}`"),
-            allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
-        }),
-    }
-}
-
-fn one<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn number(
-    params: &[(String, String)],
-    name: &str,
-    default: usize,
-    range: std::ops::RangeInclusive<usize>,
-) -> Result<usize, QueryError> {
-    match one(params, name) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(bad(
-                name,
-                v,
-                format!(
-                    "expected a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        },
-    }
-}
-
-fn required_q(params: &[(String, String)]) -> Result<String, QueryError> {
-    match one(params, "q") {
-        Some(q) if !q.trim().is_empty() => Ok(q.to_owned()),
-        other => Err(bad(
-            "q",
-            other.unwrap_or(""),
-            "give a word to search for: a product, company, brand, model number, failed item or agency, in 汉字, pinyin or initials",
-        )),
-    }
-}
 
 /// Search spot checks: Chinese-aware, ranked, faceted, filterable with the rows grammar.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
@@ -96,7 +28,7 @@ fn required_q(params: &[(String, String)]) -> Result<String, QueryError> {
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "The matched values (field, value, how it matched, batches), the count of rows they select, one page of rows (best match first, then newest) and facets by product, province, year and result", body = Object),
+        (status = 200, description = "The matched values (field, value, how it matched, batches), the count of rows they select, one page of rows (best match first, then newest) and facets by product, province, year and result", body = SearchResult),
         (status = 400, description = "No `q`, or a bad filter, field or parameter", body = ErrorBody),
         (status = 404, description = "Unknown snapshot", body = ErrorBody),
     ))]
@@ -104,51 +36,28 @@ pub async fn search(
     State(app): State<Arc<AppState>>,
     Query(params): Params,
 ) -> ApiResult<Response> {
-    let q = required_q(&params)?;
-    let req = RowsRequest::parse(&app.catalog, SPOT_CHECK_SCHEMA, &params, &["q", "_offset"])?;
-    for refused in ["_cursor", "_sort", "_format", "_count"] {
-        if let Some(v) = one(&params, refused) {
-            return Err(bad(
-                refused,
-                v,
-                format!(
-                    "search answers in relevance order, one JSON page at a time; `{refused}` belongs to /api/v1/resources/spot_checks/rows"
-                ),
-            )
-            .into());
-        }
-    }
-    let limit = req.limit.unwrap_or(SEARCH_PAGE);
-    if limit > SEARCH_PAGE_MAX {
-        return Err(bad(
-            "_limit",
-            &limit.to_string(),
-            format!("a search page holds at most {SEARCH_PAGE_MAX} rows"),
-        )
-        .into());
-    }
-    let offset = number(&params, "_offset", 0, 0..=SEARCH_OFFSET_MAX)?;
-    let view = app.view_at(req.as_of.as_deref()).await?;
+    let req = SearchRequest::parse(&app.catalog, &params, &[])?;
+    let view = app.view_at(req.rows.as_of.as_deref()).await?;
     let indexes = view.indexes().await?;
     let started = std::time::Instant::now();
     let found = zhijian_query::search::search(
         &view,
         &app.catalog,
         &indexes.search,
-        &q,
+        &req.q,
         &params,
-        &req,
-        limit,
-        offset,
+        &req.rows,
+        req.limit,
+        req.offset,
     )
     .await?;
     let mut out = found.value;
-    out["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
-    out["index"] = json!({
-        "values": indexes.search.len(),
-        "enterprises": indexes.search.enterprise_count(),
-        "rows": indexes.search.rows(),
-        "build_ms": indexes.build_ms,
+    out.elapsed_ms = Some(started.elapsed().as_millis() as u64);
+    out.index = Some(IndexSize {
+        values: indexes.search.len() as u64,
+        enterprises: indexes.search.enterprise_count() as u64,
+        rows: u64::from(indexes.search.rows()),
+        build_ms: indexes.build_ms,
     });
     Ok(crate::api::routed(Json(out), &found.route))
 }
@@ -161,40 +70,50 @@ pub async fn search(
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "Producers, best match first: key, names, code, batches, fails, years", body = Object),
+        (status = 200, description = "Producers, best match first: key, names, code, batches, fails, years", body = Producers),
         (status = 400, description = "No `q`, or a bad parameter", body = ErrorBody),
         (status = 404, description = "Unknown snapshot", body = ErrorBody),
     ))]
 pub async fn enterprises(
     State(app): State<Arc<AppState>>,
     Query(params): Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Producers>> {
     only(&params, &["q", "_limit", "_as_of"])?;
-    let q = required_q(&params)?;
+    let q = match one(&params, "q") {
+        Some(q) if !q.trim().is_empty() => q.to_owned(),
+        other => {
+            return Err(QueryError::BadParameter {
+                parameter: "q".into(),
+                value: other.unwrap_or("").into(),
+                problem: "give a word to search for: part of a producer's name (汉字, pinyin or initials) or its 统一社会信用代码".into(),
+                allowed: Vec::new(),
+            }
+            .into());
+        }
+    };
     let limit = number(&params, "_limit", 20, 1..=100)?;
     let view = app.view_at(one(&params, "_as_of")).await?;
     let indexes = view.indexes().await?;
     let (total, found) = indexes.search.find_enterprises(&q, limit);
-    let list: Vec<Value> = found
+    let list: Vec<ProducerFound> = found
         .into_iter()
-        .map(|(e, kind)| {
-            let mut v = e.summary();
-            v["match"] = json!(kind.name());
-            v["url"] = json!(format!(
+        .map(|(e, kind)| ProducerFound {
+            url: format!(
                 "{}/api/v1/enterprises/{}",
                 app.base_url,
                 crate::api::encode_component(&e.key)
-            ));
-            v
+            ),
+            kind: kind.name().to_owned(),
+            producer: e.summary(),
         })
         .collect();
-    Ok(Json(json!({
-        "q": q,
-        "snapshot": view.id,
-        "count": total,
-        "truncated": total > list.len(),
-        "enterprises": list,
-    })))
+    Ok(Json(Producers {
+        q,
+        snapshot: view.id.clone(),
+        count: total as u64,
+        truncated: total > list.len(),
+        enterprises: list,
+    }))
 }
 
 /// One producer: names, code, pass rate with its denominator, by year, provinces, check
@@ -206,7 +125,7 @@ pub async fn enterprises(
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "The producer and its history", body = Object),
+        (status = 200, description = "The producer and its history", body = ProducerHistory),
         (status = 400, description = "A bad parameter", body = ErrorBody),
         (status = 404, description = "No producer with this key (or unknown snapshot)", body = ErrorBody),
     ))]
@@ -224,12 +143,12 @@ pub async fn enterprise(
     };
     let history = zhijian_query::search::enterprise_history(&view, &e, limit).await?;
     let mut out = history.value;
-    out["export"] = json!({
-        "csv": format!(
+    out.export = Some(ProducerExport {
+        csv: format!(
             "{}/api/v1/sql?{}",
             app.base_url,
             crate::api::encode_query(&[
-                ("sql".into(), out["sql"].as_str().unwrap_or_default().to_owned()),
+                ("sql".into(), out.sql.clone()),
                 ("_format".into(), "csv".into()),
             ])
         ),

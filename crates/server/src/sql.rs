@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use zhijian_query::QueryError;
 use zhijian_query::sql::{SqlLimits, plan_public};
+use zhijian_query::{QueryError, SnapshotView};
 
 use crate::AppState;
 use crate::api::encode_query;
@@ -44,52 +44,127 @@ pub struct SqlRequest {
     pub limit: Option<usize>,
 }
 
-/// What a query thread answers: a streamed response, or the rows of a JSON answer.
+/// A public query planned on its own thread, as its consumer gets it.
+pub(crate) struct Planned {
+    /// The plan, ready to run.
+    pub df: datafusion::dataframe::DataFrame,
+    /// The snapshot it was planned on (kept open to the end of the query).
+    pub view: Arc<SnapshotView>,
+    /// The snapshot's tables (for error messages).
+    pub tables: Vec<String>,
+    /// When the query must end.
+    pub deadline: tokio::time::Instant,
+    /// The deadline in seconds (for error messages).
+    pub seconds: u64,
+}
+
+/// Where a consumer of a public query sends its answer, once.
+pub(crate) struct Reply<T>(tokio::sync::oneshot::Sender<Result<T, QueryError>>);
+
+impl<T> Reply<T> {
+    /// Sends the answer; `false` when the caller is gone.
+    pub fn send(self, answer: Result<T, QueryError>) -> bool {
+        self.0.send(answer).is_ok()
+    }
+
+    /// Resolves when the caller is gone (client away, or past the deadline).
+    pub async fn closed(&mut self) {
+        self.0.closed().await;
+    }
+}
+
+/// The one runner of public SQL, for `/api/v1/sql`, the named queries and Flight SQL: takes
+/// one of the shared SQL slots (none free: [`QueryError::Busy`] at once, no queue), plans
+/// `sql` with [`plan_public`] on the snapshot (`None`: the current one) under the wall-clock
+/// deadline, on a thread and runtime of its own ([`on_query_thread`]), then hands the plan
+/// to `consume`, which runs it there and replies. The caller waits for the reply up to the
+/// deadline (and a grace of 250 ms, in case the query's own timers are stuck); a query that
+/// panics ends its thread without a reply, which answers as an internal error.
+pub(crate) async fn run_public<T, F, Fut>(
+    app: &AppState,
+    snapshot: Option<&str>,
+    sql: String,
+    consume: F,
+) -> Result<T, QueryError>
+where
+    T: Send + 'static,
+    F: FnOnce(Planned, Reply<T>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let permit = app
+        .sql_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| QueryError::Busy)?;
+    let view = app.warehouse.snapshot(snapshot).await?;
+    let limits: SqlLimits = app.sql_limits.clone();
+    let seconds = limits.deadline.as_secs();
+    let deadline = tokio::time::Instant::now() + limits.deadline;
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, QueryError>>();
+    on_query_thread(permit, move || async move {
+        let mut reply = Reply(tx);
+        let tables = view.tables();
+        let planned = tokio::select! {
+            planned = tokio::time::timeout_at(deadline, plan_public(&view.ctx, &tables, &sql, &limits)) => planned,
+            // The caller is gone: stop.
+            () = reply.closed() => return,
+        };
+        match planned {
+            Err(_) => {
+                reply.send(Err(QueryError::Deadline { seconds }));
+            }
+            Ok(Err(e)) => {
+                reply.send(Err(e));
+            }
+            Ok(Ok(df)) => {
+                let planned = Planned {
+                    df,
+                    view,
+                    tables,
+                    deadline,
+                    seconds,
+                };
+                consume(planned, reply).await;
+            }
+        }
+    })
+    .map_err(|e| QueryError::Output(format!("cannot start a query thread: {e}")))?;
+    // Dropping `rx` at the deadline tells the query to stop.
+    match tokio::time::timeout_at(deadline + Duration::from_millis(250), rx).await {
+        Err(_) => Err(QueryError::Deadline { seconds }),
+        Ok(Err(_)) => Err(QueryError::Output(
+            "the query crashed the engine (a DataFusion panic); the server is fine".into(),
+        )),
+        Ok(Ok(answer)) => answer,
+    }
+}
+
+/// What `/api/v1/sql` answers from the query thread: a streamed response, or the columns and
+/// rows of a JSON answer.
 enum Outcome {
     Stream(Response),
     Json(Vec<Value>, Vec<serde_json::Map<String, Value>>),
 }
 
-/// What a query yields on its own runtime.
-enum QueryOutcome {
-    Stream(datafusion::dataframe::DataFrame),
-    Json(Vec<Value>, Vec<serde_json::Map<String, Value>>),
-}
-
-/// Plans (and, for JSON, runs) one query under its deadline.
-async fn run_query(
-    base: datafusion::prelude::SessionContext,
-    tables: Vec<String>,
-    sql_text: String,
-    limits: SqlLimits,
-    format: Format,
-    cap: usize,
-    deadline: tokio::time::Instant,
-) -> Result<QueryOutcome, QueryError> {
-    let seconds = limits.deadline.as_secs();
-    let planned =
-        tokio::time::timeout_at(deadline, plan_public(&base, &tables, &sql_text, &limits))
-            .await
-            .map_err(|_| QueryError::Deadline { seconds })??;
-    if format != Format::Json {
-        return Ok(QueryOutcome::Stream(planned));
-    }
-    let columns: Vec<Value> = planned
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
-        .collect();
-    // Rows up to the cap and one more (to know it is cut); then the stream is dropped, which
-    // stops the query. No LIMIT is added: EXPLAIN must stay the root of its plan.
+/// Runs a planned query for a JSON answer: its columns, and rows up to the cap and one more
+/// (to know it is cut); then the stream is dropped, which stops the query. No LIMIT is added:
+/// EXPLAIN must stay the root of its plan.
+async fn json_outcome(p: &Planned, cap: usize) -> Result<Outcome, QueryError> {
+    let columns: Vec<Value> =
+        p.df.schema()
+            .fields()
+            .iter()
+            .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+            .collect();
     let collect = async {
-        let mut stream = planned
-            .execute_stream()
-            .await
-            .map_err(|e| zhijian_query::sql::explain_error(e, &[]))?;
+        let mut stream =
+            p.df.clone()
+                .execute_stream()
+                .await
+                .map_err(|e| zhijian_query::sql::explain_error(e, &p.tables))?;
         let mut rows = Vec::new();
         while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| zhijian_query::sql::explain_error(e, &[]))?;
+            let batch = batch.map_err(|e| zhijian_query::sql::explain_error(e, &p.tables))?;
             rows.extend(zhijian_query::api::batch_to_json(&batch)?);
             if rows.len() > cap {
                 break;
@@ -97,10 +172,10 @@ async fn run_query(
         }
         Ok::<_, QueryError>(rows)
     };
-    let rows = tokio::time::timeout_at(deadline, collect)
+    let rows = tokio::time::timeout_at(p.deadline, collect)
         .await
-        .map_err(|_| QueryError::Deadline { seconds })??;
-    Ok(QueryOutcome::Json(columns, rows))
+        .map_err(|_| QueryError::Deadline { seconds: p.seconds })??;
+    Ok(Outcome::Json(columns, rows))
 }
 
 /// `_limit` of a JSON answer, when given.
@@ -187,7 +262,7 @@ pub async fn sql_post(
 }
 
 /// Runs `work` on a thread and runtime of its own, which hold the SQL slot `permit` until the
-/// work ends: a join or kernel that does not yield (SECURITY.md) stalls only its own threads,
+/// work ends: a join or kernel that does not yield (docs/SECURITY.md) stalls only its own threads,
 /// the serving runtime keeps answering and its timer keeps the deadline; a query cancelled at
 /// its deadline keeps its slot until DataFusion reaches a yield point and really stops. A panic
 /// ends the thread (and drops whatever channel the work held), never the server.
@@ -254,73 +329,36 @@ pub(crate) async fn run(
         }
         .into());
     }
-    let permit = app
-        .sql_slots
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| QueryError::Busy)?;
-    let view = app.warehouse.current().await?;
-    let limits: SqlLimits = app.sql_limits.clone();
-    let seconds = limits.deadline.as_secs();
-    let deadline = tokio::time::Instant::now() + limits.deadline;
-    let tables = view.tables();
     let started = std::time::Instant::now();
-    let base = view.ctx.clone();
-    let sql_text = sql.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<Result<Outcome, QueryError>>();
-    let view_for_stream = view.clone();
-    let spawned = on_query_thread(permit, move || async move {
-        let mut tx = tx;
-        let work = run_query(base, tables, sql_text, limits, format, cap, deadline);
-        let outcome = tokio::select! {
-            outcome = work => outcome,
-            // The request is gone (client away, or its deadline passed): stop.
-            () = tx.closed() => return,
-        };
-        match outcome {
-            Ok(QueryOutcome::Json(columns, rows)) => {
-                let _ = tx.send(Ok(Outcome::Json(columns, rows)));
+    let outcome = run_public(app, None, sql.clone(), move |p, mut reply| async move {
+        if format == Format::Json {
+            let outcome = tokio::select! {
+                outcome = json_outcome(&p, cap) => Some(outcome),
+                // The request is gone (client away, or its deadline passed): stop.
+                () = reply.closed() => None,
+            };
+            if let Some(outcome) = outcome {
+                reply.send(outcome.map(|o| (p.view.id.clone(), o)));
             }
-            Ok(QueryOutcome::Stream(df)) => {
-                // The stream is encoded on this runtime, so the slot is held to the end.
-                let (response, encoding) = stream_with_deadline(
-                    Source::Frame(df),
-                    format,
-                    "query",
-                    false,
-                    view_for_stream,
-                    Some(deadline),
-                    &tokio::runtime::Handle::current(),
-                );
-                if tx.send(Ok(Outcome::Stream(response))).is_ok() {
-                    let _ = encoding.await;
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-            }
+            return;
         }
-    });
-    if let Err(e) = spawned {
-        return Err(ApiError::Internal {
-            path: "/api/v1/sql".into(),
-            problem: format!("cannot start a query thread: {e}"),
-        });
-    }
-    // The deadline is kept here too: if the query's threads are stuck, their own timers
-    // cannot fire, but this one does; dropping `rx` tells the query to stop.
-    let outcome = match tokio::time::timeout_at(deadline + Duration::from_millis(250), rx).await {
-        Err(_) => return Err(QueryError::Deadline { seconds }.into()),
-        Ok(Err(_)) => {
-            // The query thread ended without an answer: a panic in the engine.
-            return Err(ApiError::Internal {
-                path: "/api/v1/sql".into(),
-                problem: "the query crashed the engine (a DataFusion panic); the server is fine"
-                    .into(),
-            });
+        // The stream is encoded on this runtime, so the slot is held to the end.
+        let id = p.view.id.clone();
+        let (response, encoding) = stream_with_deadline(
+            Source::Frame(p.df),
+            format,
+            "query",
+            false,
+            p.view,
+            Some(p.deadline),
+            &tokio::runtime::Handle::current(),
+        );
+        if reply.send(Ok((id, Outcome::Stream(response)))) {
+            let _ = encoding.await;
         }
-        Ok(Ok(result)) => result?,
-    };
+    })
+    .await?;
+    let (snapshot, outcome) = outcome;
     match outcome {
         Outcome::Json(columns, mut rows) => {
             let truncated = rows.len() > cap;
@@ -333,7 +371,7 @@ pub(crate) async fn run(
                 )
             };
             Ok(Json(json!({
-                "snapshot": view.id,
+                "snapshot": snapshot,
                 "columns": columns,
                 "rows": rows,
                 "row_count": rows.len(),

@@ -179,7 +179,7 @@ pub async fn usage_api(
     axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::AppState>>,
     axum::extract::Query(params): axum::extract::Query<Vec<(String, String)>>,
 ) -> crate::ApiResult<axum::Json<serde_json::Value>> {
-    crate::search::only(&params, &["days"])?;
+    zhijian_query::api::only(&params, &["days"])?;
     let days = match params.iter().find(|(k, _)| k == "days") {
         None => 30,
         Some((_, v)) => match v.parse::<usize>() {

@@ -2,11 +2,11 @@
 //!
 //! No real data can be downloaded where this project is built, so the demo, the tests and the
 //! benchmarks stand on this corpus. It imitates what authorities really publish
-//! (`REAL-DATA.md`): spot-check tables in the header sets H1–H12, fail-only national lists
+//! (`docs/REAL-DATA.md`): spot-check tables in the header sets H1–H12, fail-only national lists
 //! after 2018, provincial and municipal variants, P/F codes with footnote legends, product
 //! section rows, title and scope rows, GB2312 pages with the product only in the title,
 //! CSV in UTF-8 (with and without BOM), GBK and GB18030, XLSX with merged titles, float
-//! serials and real dates, HTML tables and JSON — and the messiness of REAL-DATA §4 at
+//! serials and real dates, HTML tables and JSON — and the messiness of docs/REAL-DATA.md §4 at
 //! realistic rates, including rows no correct ingester may publish. The other 98 resources
 //! (registers, lists, statistics) are generated as each is really published (`registers`):
 //! numbers in the issuing body's format, names that belong to the register, dates in order,

@@ -1,4 +1,4 @@
-//! `publication.toml`: the notice's metadata beside its attachments (DESIGN §4).
+//! `publication.toml`: the notice's metadata beside its attachments (docs/DESIGN.md §4).
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! Attachments: rows of cells written as CSV (any encoding), HTML, XLSX or JSON, each with its
-//! ground truth, numbered the way DESIGN §4 counts `source_row`.
+//! ground truth, numbered the way docs/DESIGN.md §4 counts `source_row`.
 
 use std::fmt::Write as _;
 use std::fs::File;

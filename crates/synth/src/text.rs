@@ -146,7 +146,7 @@ pub struct DateSpelling {
     pub date: Option<String>,
 }
 
-/// A production date spelled in one of the forms of REAL-DATA §4.8. Month-only spellings
+/// A production date spelled in one of the forms of docs/REAL-DATA.md §4.8. Month-only spellings
 /// publish the first day of the month; a batch number publishes no date.
 pub fn spell_production_date(rng: &mut Rng, date: Date) -> DateSpelling {
     let Date { y, m, d } = date;

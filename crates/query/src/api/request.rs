@@ -359,3 +359,212 @@ impl RowsRequest {
             .join(", ")
     }
 }
+
+/// The one value of a parameter, if given.
+pub fn one<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A whole number parameter within `range` (`default` when absent), or an error naming it.
+pub fn number(
+    params: &[(String, String)],
+    name: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize> {
+    match one(params, name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(bad(
+                name,
+                v,
+                format!(
+                    "expected a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+                Vec::new(),
+            )),
+        },
+    }
+}
+
+/// Refuses any parameter not in `allowed`, naming it and listing what is.
+pub fn only(params: &[(String, String)], allowed: &[&str]) -> Result<()> {
+    match params.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some((k, v)) => Err(bad(
+            k,
+            v,
+            format!("unknown parameter `{k}`"),
+            allowed.iter().map(|a| (*a).to_owned()).collect(),
+        )),
+    }
+}
+
+/// `/resources/{id}/facets`: the rows request, the facets asked for, values per facet.
+#[derive(Debug, Clone)]
+pub struct FacetsRequest {
+    /// The filters and snapshot.
+    pub rows: RowsRequest,
+    /// `_facet` (repeatable, comma-separated), in the order asked.
+    pub facets: Vec<super::FacetSpec>,
+    /// `_facet_size` (default 20, at most 1000).
+    pub size: usize,
+}
+
+impl FacetsRequest {
+    /// Parses the query parameters of a facets request on resource `id`.
+    pub fn parse(catalog: &Catalog, id: &str, params: &[(String, String)]) -> Result<Self> {
+        let rows = RowsRequest::parse(catalog, id, params, &["_facet", "_facet_size"])?;
+        let (_, schema, _) = resolve(catalog, id)?;
+        let size = number(params, "_facet_size", 20, 1..=1000)?;
+        let facets: Vec<super::FacetSpec> = params
+            .iter()
+            .filter(|(k, _)| k == "_facet")
+            .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| super::parse_facet(schema, &v))
+            .collect::<Result<_>>()?;
+        if facets.is_empty() {
+            return Err(bad(
+                "_facet",
+                "",
+                "name at least one field to count",
+                schema.fields.iter().map(|f| f.name.clone()).collect(),
+            ));
+        }
+        Ok(Self { rows, facets, size })
+    }
+}
+
+/// `/spot-checks/stats`: the rows request, the groups, and how many groups at most.
+#[derive(Debug, Clone)]
+pub struct StatsRequest {
+    /// The filters and snapshot.
+    pub rows: RowsRequest,
+    /// `group_by` (repeatable, comma-separated), each one of [`super::STATS_GROUPS`].
+    pub group_by: Vec<String>,
+    /// `_limit`: groups at most (default 1000, at most 10000).
+    pub max_groups: usize,
+}
+
+impl StatsRequest {
+    /// Parses the query parameters of a statistics request over `spot_checks`.
+    pub fn parse(catalog: &Catalog, params: &[(String, String)]) -> Result<Self> {
+        let rows = RowsRequest::parse(catalog, SPOT_CHECK_SCHEMA, params, &["group_by"])?;
+        let group_by: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| k == "group_by")
+            .flat_map(|(_, v)| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        for g in &group_by {
+            if !super::STATS_GROUPS.contains(&g.as_str()) {
+                return Err(bad(
+                    "group_by",
+                    g,
+                    format!("cannot group by `{g}`"),
+                    super::STATS_GROUPS
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect(),
+                ));
+            }
+        }
+        let max_groups = match rows.limit {
+            Some(n) if n > 10_000 => {
+                return Err(bad(
+                    "_limit",
+                    &n.to_string(),
+                    "at most 10000 groups",
+                    Vec::new(),
+                ));
+            }
+            Some(n) => n,
+            None => 1000,
+        };
+        Ok(Self {
+            rows,
+            group_by,
+            max_groups,
+        })
+    }
+}
+
+/// Rows per search page by default.
+pub const SEARCH_PAGE: usize = 20;
+/// Rows per search page at most.
+pub const SEARCH_PAGE_MAX: usize = 100;
+/// The deepest a search pages (relevance order is not a stable keyset).
+pub const SEARCH_OFFSET_MAX: usize = 10_000;
+
+/// `/search`: the words, the rows grammar's filters, and the page.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// `q`, as given.
+    pub q: String,
+    /// The filters, fields and snapshot.
+    pub rows: RowsRequest,
+    /// `_limit` (default 20, at most 100).
+    pub limit: usize,
+    /// `_offset` (at most 10000).
+    pub offset: usize,
+}
+
+impl SearchRequest {
+    /// Parses the query parameters of a search; `extra` names parameters of the caller that
+    /// are not filters (the web page's `page` and `lang`).
+    pub fn parse(catalog: &Catalog, params: &[(String, String)], extra: &[&str]) -> Result<Self> {
+        let q = match one(params, "q") {
+            Some(q) if !q.trim().is_empty() => q.to_owned(),
+            other => {
+                return Err(bad(
+                    "q",
+                    other.unwrap_or(""),
+                    "give a word to search for: a product, company, brand, model number, failed item or agency, in 汉字, pinyin or initials",
+                    Vec::new(),
+                ));
+            }
+        };
+        let mut reserved = vec!["q", "_offset"];
+        reserved.extend_from_slice(extra);
+        let rows = RowsRequest::parse(catalog, SPOT_CHECK_SCHEMA, params, &reserved)?;
+        for refused in ["_cursor", "_sort", "_format", "_count"] {
+            if let Some(v) = one(params, refused) {
+                return Err(bad(
+                    refused,
+                    v,
+                    format!(
+                        "search answers in relevance order, one JSON page at a time; `{refused}` belongs to /api/v1/resources/spot_checks/rows"
+                    ),
+                    Vec::new(),
+                ));
+            }
+        }
+        let limit = rows.limit.unwrap_or(SEARCH_PAGE);
+        if limit > SEARCH_PAGE_MAX {
+            return Err(bad(
+                "_limit",
+                &limit.to_string(),
+                format!("a search page holds at most {SEARCH_PAGE_MAX} rows"),
+                Vec::new(),
+            ));
+        }
+        let offset = number(params, "_offset", 0, 0..=SEARCH_OFFSET_MAX)?;
+        Ok(Self {
+            q,
+            rows,
+            limit,
+            offset,
+        })
+    }
+}

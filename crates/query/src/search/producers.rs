@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::index::SearchIndex;
 use super::{MatchKind, RESULT_FIELDS, SearchField, facet_order};
 use crate::accel::{Answered, Ask, Decline, Target};
+use crate::answers::{PassRate, Producer, ProducerHistory, ProducerName, ValueCount, YearPassRate};
 use crate::api::{batch_to_json, json_rows, wilson};
 use crate::error::Result;
 use crate::filter::string_lit;
@@ -151,17 +152,24 @@ impl Enterprise {
     }
 
     /// Its summary in lists.
-    pub fn summary(&self) -> Value {
-        json!({
-            "key": self.key,
-            "name": self.name(),
-            "names": self.names.iter().map(|(n, c)| json!({"name": n, "batches": c})).collect::<Vec<_>>(),
-            "uscc": self.uscc,
-            "batches": self.batches,
-            "fails": self.fails,
-            "first_year": self.years.0,
-            "last_year": self.years.1,
-        })
+    pub fn summary(&self) -> Producer {
+        Producer {
+            key: self.key.clone(),
+            name: self.name().to_owned(),
+            names: self
+                .names
+                .iter()
+                .map(|(name, batches)| ProducerName {
+                    name: name.clone(),
+                    batches: *batches,
+                })
+                .collect(),
+            uscc: self.uscc.clone(),
+            batches: self.batches,
+            fails: self.fails,
+            first_year: self.years.0,
+            last_year: self.years.1,
+        }
     }
 }
 
@@ -345,7 +353,7 @@ pub async fn enterprise_history(
     view: &SnapshotView,
     e: &Enterprise,
     history_limit: usize,
-) -> Result<Answered<Value>> {
+) -> Result<Answered<ProducerHistory>> {
     let cond = e.condition();
     let target = Target {
         table: zhijian_catalog::SPOT_CHECK_SCHEMA,
@@ -376,43 +384,54 @@ pub async fn enterprise_history(
         let n = r.get("batches").and_then(Value::as_u64).unwrap_or(0);
         let fails = r.get("fails").and_then(Value::as_u64).unwrap_or(0);
         let passes = n - fails.min(n);
-        json!({
-            "batches": n,
-            "fails": fails,
-            "pass_rate": if n == 0 { Value::Null } else { json!(passes as f64 / n as f64) },
-            "pass_rate_ci95": wilson(passes, n).map(|(lo, hi)| json!([lo, hi])).unwrap_or(Value::Null),
-            "fail_only_failures": r.get("fail_only_failures").cloned().unwrap_or(json!(0)),
-            "rows": r.get("rows").cloned().unwrap_or(json!(0)),
-        })
+        PassRate {
+            batches: n,
+            fails,
+            pass_rate: (n > 0).then(|| passes as f64 / n as f64),
+            pass_rate_ci95: wilson(passes, n).map(|(lo, hi)| [lo, hi]),
+            fail_only_failures: r
+                .get("fail_only_failures")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            rows: r.get("rows").and_then(Value::as_u64).unwrap_or(0),
+        }
+    };
+    let counts = |rows: Vec<Map<String, Value>>| -> Vec<ValueCount> {
+        rows.into_iter()
+            .map(|r| ValueCount {
+                value: r.get("value").cloned().unwrap_or(Value::Null),
+                count: r.get("count").and_then(Value::as_u64).unwrap_or(0),
+                fails: r.get("fails").and_then(Value::as_u64),
+            })
+            .collect()
     };
     let total = total?;
-    let summary = total.first().map(&rate).unwrap_or(Value::Null);
-    let by_year: Vec<Value> = by_year?
+    let by_year: Vec<YearPassRate> = by_year?
         .iter()
-        .map(|r| {
-            let mut v = rate(r);
-            v["plan_year"] = r.get("plan_year").cloned().unwrap_or(Value::Null);
-            v
+        .map(|r| YearPassRate {
+            rate: rate(r),
+            plan_year: r.get("plan_year").and_then(Value::as_i64),
         })
         .collect();
     let mut history = history?;
     let truncated = history.len() > history_limit;
     history.truncate(history_limit);
-    let mut out = e.summary();
-    out["snapshot"] = json!(view.id);
-    out["pass_rate"] = summary;
-    out["denominator"] = json!(
-        "Pass rates count only batches published in full-scope files (every sampled batch, pass and fail); failures from fail-only lists are counted apart as fail_only_failures. 合格率只统计完整公布的文件；仅公布不合格批次的名单单独计数。"
-    );
-    out["by_year"] = Value::Array(by_year);
-    out["provinces"] = Value::Array(provinces?.into_iter().map(Value::Object).collect());
-    out["check_levels"] = Value::Array(levels?.into_iter().map(Value::Object).collect());
-    out["products"] = Value::Array(products?.into_iter().map(Value::Object).collect());
-    out["failed_items"] = Value::Array(items?.into_iter().map(Value::Object).collect());
-    out["history"] = Value::Array(history.into_iter().map(Value::Object).collect());
-    out["history_truncated"] = json!(truncated);
-    out["sql"] = json!(format!(
-        "SELECT * FROM spot_checks WHERE {cond} ORDER BY announced_on DESC NULLS LAST, record_id"
-    ));
+    let out = ProducerHistory {
+        producer: e.summary(),
+        snapshot: view.id.clone(),
+        pass_rate: total.first().map(&rate),
+        denominator: "Pass rates count only batches published in full-scope files (every sampled batch, pass and fail); failures from fail-only lists are counted apart as fail_only_failures. 合格率只统计完整公布的文件；仅公布不合格批次的名单单独计数。".to_owned(),
+        by_year,
+        provinces: counts(provinces?),
+        check_levels: counts(levels?),
+        products: counts(products?),
+        failed_items: counts(items?),
+        history,
+        history_truncated: truncated,
+        sql: format!(
+            "SELECT * FROM spot_checks WHERE {cond} ORDER BY announced_on DESC NULLS LAST, record_id"
+        ),
+        export: None,
+    };
     Ok(Answered { value: out, route })
 }

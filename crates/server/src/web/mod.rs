@@ -167,32 +167,17 @@ fn message(
 
 /// A query error as a page: 400 for bad input, 404 for what is not there, 503 without data.
 fn error_page(app: &AppState, lang: Lang, e: QueryError) -> Response {
-    let (status, heading) = match &e {
-        QueryError::BadParameter { .. }
-        | QueryError::Invalid { .. }
-        | QueryError::Refused { .. } => {
-            (StatusCode::BAD_REQUEST, lang.t("请求有误", "Bad request"))
+    // The status comes from the server's one mapping of errors (`crate::error`).
+    let e = crate::error::ApiError::from(e);
+    let status = e.status();
+    let heading = match (e.code(), status) {
+        ("deadline_exceeded" | "resources_exhausted", _) => {
+            lang.t("查询太大", "The query is too large")
         }
-        QueryError::UnknownResource { .. }
-        | QueryError::UnknownSnapshot { .. }
-        | QueryError::UnknownEnterprise { .. } => {
-            (StatusCode::NOT_FOUND, lang.t("没有找到", "Not found"))
-        }
-        QueryError::NoSnapshot { .. } | QueryError::Busy => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang.t("暂时无法回答", "Not available now"),
-        ),
-        QueryError::Deadline { .. } | QueryError::ResourcesExhausted { .. } => (
-            StatusCode::BAD_REQUEST,
-            lang.t("查询太大", "The query is too large"),
-        ),
-        QueryError::Manifest { .. }
-        | QueryError::Data { .. }
-        | QueryError::DataFusion(_)
-        | QueryError::Output(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            lang.t("服务器出错", "Server error"),
-        ),
+        (_, StatusCode::BAD_REQUEST) => lang.t("请求有误", "Bad request"),
+        (_, StatusCode::NOT_FOUND) => lang.t("没有找到", "Not found"),
+        (_, StatusCode::SERVICE_UNAVAILABLE) => lang.t("暂时无法回答", "Not available now"),
+        _ => lang.t("服务器出错", "Server error"),
     };
     message(app, lang, status, heading, e.to_string())
 }
@@ -533,20 +518,17 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
         .filter(|(k, _)| k != "page")
         .cloned()
         .collect();
-    let count = found["count"].as_u64().unwrap_or(0);
-    let matches = found["matches"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .take(6)
-                .map(|m| MatchView {
-                    field: label(lang, FIELDS, m["field"].as_str().unwrap_or("")),
-                    value: text(&m["value"]),
-                    kind: label(lang, MATCHES, m["match"].as_str().unwrap_or("")),
-                })
-                .collect()
+    let count = found.count;
+    let matches = found
+        .matches
+        .iter()
+        .take(6)
+        .map(|m| MatchView {
+            field: label(lang, FIELDS, &m.field),
+            value: m.value.clone(),
+            kind: label(lang, MATCHES, &m.kind),
         })
-        .unwrap_or_default();
+        .collect();
     let active = filters
         .iter()
         .map(|(k, v)| Chip {
@@ -572,14 +554,14 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
         .iter()
         .filter(|f| !filters.iter().any(|(k, _)| k == *f))
         .filter_map(|f| {
-            let values = found["facets"][*f]["values"].as_array()?;
+            let values = &found.facets.get(*f)?.values;
             Some(FacetView {
                 title: label(lang, FIELDS, f),
                 values: values
                     .iter()
-                    .filter(|v| !v["value"].is_null())
+                    .filter(|v| !v.value.is_null())
                     .map(|v| {
-                        let value = text(&v["value"]);
+                        let value = text(&v.value);
                         let mut with = base.clone();
                         with.push(((*f).to_owned(), value.clone()));
                         FacetValue {
@@ -588,7 +570,7 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
                             } else {
                                 value
                             },
-                            count: v["count"].as_u64().unwrap_or(0),
+                            count: v.count,
                             href: search_href(&with),
                         }
                     })
@@ -596,24 +578,20 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
             })
         })
         .collect();
-    let rows = found["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(Value::as_object)
-                .map(|r| {
-                    let key = indexes
-                        .search
-                        .enterprise_key_of(
-                            &field(r, "enterprise"),
-                            r.get("enterprise_uscc").and_then(Value::as_str),
-                        )
-                        .map(str::to_owned);
-                    row_view(lang, r, key)
-                })
-                .collect()
+    let rows = found
+        .rows
+        .iter()
+        .map(|r| {
+            let key = indexes
+                .search
+                .enterprise_key_of(
+                    &field(r, "enterprise"),
+                    r.get("enterprise_uscc").and_then(Value::as_str),
+                )
+                .map(str::to_owned);
+            row_view(lang, r, key)
         })
-        .unwrap_or_default();
+        .collect();
     let page_href = |n: usize| {
         let mut with = base.clone();
         with.push(("page".into(), n.to_string()));

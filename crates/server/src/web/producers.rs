@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::Value;
 use zhijian_catalog::SPOT_CHECK_SCHEMA;
 use zhijian_query::QueryError;
-use zhijian_query::answers::Stats;
+use zhijian_query::answers::{Stats, ValueCount};
 use zhijian_query::api::{self as q, RowsRequest};
 
 use super::{
@@ -57,68 +57,49 @@ pub(super) async fn enterprise_page(
         Ok(o) => o.value,
         Err(err) => return error_page(&app, lang, err),
     };
-    let rate = &out["pass_rate"];
-    let pass_rate = match rate["pass_rate"].as_f64() {
-        Some(r) => format!(
+    let rate = out.pass_rate.as_ref();
+    let pass_rate = match rate.and_then(|r| r.pass_rate.map(|p| (r, p))) {
+        Some((rate, r)) => format!(
             "{} ({} / {} {})",
             percent(Some(r)),
-            rate["batches"]
-                .as_u64()
-                .unwrap_or(0)
-                .saturating_sub(rate["fails"].as_u64().unwrap_or(0)),
-            rate["batches"].as_u64().unwrap_or(0),
+            rate.batches.saturating_sub(rate.fails),
+            rate.batches,
             lang.t("批次", "batches")
         ),
         None => lang
             .t("无完整公布的批次", "no full-scope batches")
             .to_owned(),
     };
-    let bars: Vec<(String, Option<f64>, String)> = out["by_year"]
-        .as_array()
-        .map(|years| {
-            years
-                .iter()
-                .map(|y| {
-                    (
-                        text(&y["plan_year"]),
-                        y["pass_rate"].as_f64(),
-                        format!(
-                            "{} {} · {} {}",
-                            y["rows"].as_u64().unwrap_or(0),
-                            lang.t("批次", "batches"),
-                            y["fails"].as_u64().unwrap_or(0)
-                                + y["fail_only_failures"].as_u64().unwrap_or(0),
-                            lang.t("不合格", "failed")
-                        ),
-                    )
-                })
-                .collect()
+    let bars: Vec<(String, Option<f64>, String)> = out
+        .by_year
+        .iter()
+        .map(|y| {
+            (
+                y.plan_year.map(|n| n.to_string()).unwrap_or_default(),
+                y.rate.pass_rate,
+                format!(
+                    "{} {} · {} {}",
+                    y.rate.rows,
+                    lang.t("批次", "batches"),
+                    y.rate.fails + y.rate.fail_only_failures,
+                    lang.t("不合格", "failed")
+                ),
+            )
         })
-        .unwrap_or_default();
-    let list = |name: &str| -> Vec<(String, u64)> {
-        out[name]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|v| (text(&v["value"]), v["count"].as_u64().unwrap_or(0)))
-                    .collect()
-            })
-            .unwrap_or_default()
+        .collect();
+    let list = |values: &[ValueCount]| -> Vec<(String, u64)> {
+        values.iter().map(|v| (text(&v.value), v.count)).collect()
     };
-    let provinces = list("provinces")
+    let provinces = list(&out.provinces)
         .into_iter()
         .map(|(p, n)| format!("{p} ({n})"))
         .collect::<Vec<_>>()
         .join("、");
-    let history = out["history"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .filter_map(Value::as_object)
-                .map(|r| row_view(lang, r, None))
-                .collect()
-        })
-        .unwrap_or_default();
+    let history = out
+        .history
+        .iter()
+        .map(|r| row_view(lang, r, None))
+        .collect();
     let name = e.name().to_owned();
     let c = chrome(
         &app,
@@ -142,17 +123,17 @@ pub(super) async fn enterprise_page(
             name,
             uscc: e.uscc.clone(),
             names: e.names.iter().map(|(n, _)| n.clone()).collect(),
-            rows: rate["rows"].as_u64().unwrap_or(0),
+            rows: rate.map_or(0, |r| r.rows),
             pass_rate,
-            fail_only: rate["fail_only_failures"].as_u64().unwrap_or(0),
+            fail_only: rate.map_or(0, |r| r.fail_only_failures),
             provinces,
             chart: bar_chart(lang.t("逐年合格率", "Pass rate by year"), &bars),
-            items: list("failed_items"),
+            items: list(&out.failed_items),
             history,
             export: format!(
                 "/api/v1/sql?{}",
                 crate::api::encode_query(&[
-                    ("sql".into(), text(&out["sql"])),
+                    ("sql".into(), out.sql.clone()),
                     ("_format".into(), "csv".into()),
                     ("_bom".into(), "true".into()),
                 ])
