@@ -1,27 +1,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde_json::{Value, json};
-use zhijian_tests::{post_json, url_encode as enc};
 
-use crate::{Served, served};
+use zhijian_tests::url_encode as enc;
 
-/// Rows of a query on the shared server (waiting for a free SQL slot).
-fn sql_rows(s: &Served, sql: &str) -> Vec<Value> {
-    for _ in 0..60 {
-        let r = post_json(
-            s.addr,
-            "/api/v1/sql",
-            &json!({ "sql": sql, "limit": 10000 }),
-        );
-        if r.status == 503 {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-            continue;
-        }
-        assert_eq!(r.status, 200, "{sql}: {}", r.text());
-        return r.json()["rows"].as_array().cloned().unwrap_or_default();
-    }
-    panic!("{sql}: the SQL slots stayed busy for 30 s");
-}
+use crate::{Served, served, sql_rows};
 
 /// Values of a column, most frequent first.
 fn common(s: &Served, column: &str, n: usize) -> Vec<String> {

@@ -39,8 +39,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use serde_json::{Value, json};
 use zhijian_catalog::Catalog;
-use zhijian_tests::{HttpResponse, http};
+use zhijian_tests::{HttpResponse, http, post_json};
 
 /// A served warehouse.
 pub struct Served {
@@ -73,7 +74,7 @@ fn compared(path: &str) -> bool {
 
 /// A JSON answer without what differs by design between the engines: how long it took and
 /// the index's own size.
-fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+fn comparable(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("elapsed_ms");
         o.remove("index");
@@ -102,7 +103,7 @@ impl Served {
     }
 
     /// GET a path that must answer 200 with JSON.
-    pub fn json(&self, path: &str) -> serde_json::Value {
+    pub fn json(&self, path: &str) -> Value {
         let r = self.get(path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         r.json()
@@ -252,7 +253,7 @@ pub fn served() -> &'static Served {
 }
 
 /// The manifest of the current snapshot.
-pub fn manifest(s: &Served) -> serde_json::Value {
+pub fn manifest(s: &Served) -> Value {
     let id = std::fs::read_to_string(s.warehouse.join("CURRENT")).expect("CURRENT");
     serde_json::from_slice(
         &std::fs::read(
@@ -263,4 +264,23 @@ pub fn manifest(s: &Served) -> serde_json::Value {
         .expect("manifest"),
     )
     .expect("json")
+}
+
+/// Rows of a query on the shared server; other tests share its four SQL slots, so a 503
+/// is retried as its `Retry-After` asks.
+pub fn sql_rows(s: &Served, sql: &str) -> Vec<Value> {
+    for _ in 0..60 {
+        let r = post_json(
+            s.addr,
+            "/api/v1/sql",
+            &json!({ "sql": sql, "limit": 10000 }),
+        );
+        if r.status == 503 {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            continue;
+        }
+        assert_eq!(r.status, 200, "{sql}: {}", r.text());
+        return r.json()["rows"].as_array().cloned().unwrap_or_default();
+    }
+    panic!("{sql}: the SQL slots stayed busy for 30 s");
 }

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
-use zhijian_tests::{post_json, url_encode as enc};
+use zhijian_tests::url_encode as enc;
 
-use crate::{Served, served};
+use crate::{Served, served, sql_rows};
 
 /// A labelled query: what the public types, and the words (simplified, lower case) whose
 /// values are the relevant answers, in any searched field.
@@ -72,25 +72,6 @@ const LABELS: &[Label] = &[
     l("aqm", &["安全帽"]),
     l("dzxyj", &["电子血压计"]),
 ];
-
-/// Rows of a query on the shared server; other tests share its four SQL slots, so a 503
-/// is retried as its `Retry-After` asks.
-fn sql_rows(s: &Served, sql: &str) -> Vec<Value> {
-    for _ in 0..60 {
-        let r = post_json(
-            s.addr,
-            "/api/v1/sql",
-            &json!({ "sql": sql, "limit": 10000 }),
-        );
-        if r.status == 503 {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-            continue;
-        }
-        assert_eq!(r.status, 200, "{sql}: {}", r.text());
-        return r.json()["rows"].as_array().cloned().unwrap_or_default();
-    }
-    panic!("{sql}: the SQL slots stayed busy for 30 s");
-}
 
 const COLUMNS: &[(&str, &str)] = &[
     ("enterprise", "enterprise"),

@@ -295,6 +295,29 @@ pub struct PassRate {
     pub rows: u64,
 }
 
+impl PassRate {
+    /// The pass rate of a row of sums (`batches`, `fails`, `fail_only_failures`, `rows`), with
+    /// its Wilson interval.
+    pub fn of_sums(sums: &Row) -> Self {
+        let get = |k: &str| sums.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let (n, fails) = (get("batches"), get("fails"));
+        let passes = n - fails.min(n);
+        Self {
+            batches: n,
+            fails,
+            pass_rate: (n > 0).then(|| passes as f64 / n as f64),
+            pass_rate_ci95: crate::api::wilson(passes, n).map(|(lo, hi)| [lo, hi]),
+            fail_only_failures: get("fail_only_failures"),
+            rows: get("rows"),
+        }
+    }
+
+    /// Batches that passed.
+    pub fn passes(&self) -> u64 {
+        self.batches - self.fails.min(self.batches)
+    }
+}
+
 /// A pass rate in one plan year.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct YearPassRate {

@@ -6,7 +6,7 @@ use zhijian_catalog::{Catalog, FieldType, TableSchema};
 
 use super::*;
 use crate::accel::{self, Answered, Ask};
-use crate::answers::{Facet, FacetValue, Stats, StatsGroup};
+use crate::answers::{Facet, FacetValue, PassRate, Stats, StatsGroup};
 use crate::error::Result;
 use crate::filter::{bad, field, ident};
 use crate::warehouse::SnapshotView;
@@ -274,23 +274,18 @@ pub async fn stats(
         .into_iter()
         .filter(|r| r.get("rows").and_then(Value::as_u64).unwrap_or(0) > 0)
         .map(|r| {
-            let n = r.get("batches").and_then(Value::as_u64).unwrap_or(0);
-            let fails = r.get("fails").and_then(Value::as_u64).unwrap_or(0);
-            let passes = n - fails.min(n);
+            let rate = PassRate::of_sums(&r);
             StatsGroup {
                 key: group_by
                     .iter()
                     .map(|col| (col.clone(), r.get(col).cloned().unwrap_or(Value::Null)))
                     .collect(),
-                batches: n,
-                passes,
-                fails,
-                pass_rate: (n > 0).then(|| passes as f64 / n as f64),
-                pass_rate_ci95: wilson(passes, n).map(|(lo, hi)| [lo, hi]),
-                fail_only_failures: r
-                    .get("fail_only_failures")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
+                batches: rate.batches,
+                passes: rate.passes(),
+                fails: rate.fails,
+                pass_rate: rate.pass_rate,
+                pass_rate_ci95: rate.pass_rate_ci95,
+                fail_only_failures: rate.fail_only_failures,
             }
         })
         .collect();

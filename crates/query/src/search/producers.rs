@@ -10,7 +10,7 @@ use super::index::SearchIndex;
 use super::{MatchKind, RESULT_FIELDS, SearchField, facet_order};
 use crate::accel::{Answered, Ask, Decline, Target};
 use crate::answers::{PassRate, Producer, ProducerHistory, ProducerName, ValueCount, YearPassRate};
-use crate::api::{batch_to_json, json_rows, wilson};
+use crate::api::{batch_to_json, json_rows};
 use crate::error::Result;
 use crate::filter::string_lit;
 use crate::text::fold;
@@ -380,22 +380,7 @@ pub async fn enterprise_history(
     )
     .await?;
     let (total, by_year, provinces, levels, products, items, history) = parts;
-    let rate = |r: &Map<String, Value>| {
-        let n = r.get("batches").and_then(Value::as_u64).unwrap_or(0);
-        let fails = r.get("fails").and_then(Value::as_u64).unwrap_or(0);
-        let passes = n - fails.min(n);
-        PassRate {
-            batches: n,
-            fails,
-            pass_rate: (n > 0).then(|| passes as f64 / n as f64),
-            pass_rate_ci95: wilson(passes, n).map(|(lo, hi)| [lo, hi]),
-            fail_only_failures: r
-                .get("fail_only_failures")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-            rows: r.get("rows").and_then(Value::as_u64).unwrap_or(0),
-        }
-    };
+    let rate = PassRate::of_sums;
     let counts = |rows: Vec<Map<String, Value>>| -> Vec<ValueCount> {
         rows.into_iter()
             .map(|r| ValueCount {
