@@ -2,7 +2,10 @@
 //!
 //! Routes and the OpenAPI 3.1 document come from one registration (`utoipa-axum`); `/docs`
 //! serves Swagger UI from assets embedded in the binary (no CDN). The handlers only extract,
-//! call `zhijian-query` and encode; errors become responses in one place ([`error`]).
+//! call `zhijian-query` and encode; errors become responses in one place ([`error`]), from
+//! which the web pages' statuses and Flight's gRPC statuses derive. Every data answer says
+//! whether the snapshot index or SQL answered it (`x-answered-by`, see `api::routed`); public
+//! SQL from every surface runs through one runner ([`sql`]'s `run_public`).
 //! A new snapshot is picked up without restart: each request takes the current snapshot once
 //! and finishes on it. Beside the API: the web page of docs/DESIGN.md §8 ([`web`]), Arrow Flight SQL
 //! on its own port ([`flight`]) under the same SQL guard, and usage counts ([`usage`]).
