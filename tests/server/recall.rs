@@ -19,10 +19,19 @@ const FIELDS: &[&str] = &[
     "inspection_agency",
 ];
 
-/// Rows per (field, value) in the truth's data rows of the spot-check resources.
+/// Rows per (field, value) in the truth's data rows of the spot-check resources (the truth
+/// mirrors the raw layout: `<resource>/<publication>/<attachment>.ndjson`).
 fn truth_counts(truth: &Path) -> BTreeMap<(String, String), u64> {
+    let catalog = zhijian_catalog::Catalog::builtin().expect("catalog");
     let mut counts = BTreeMap::new();
-    let mut stack = vec![truth.to_path_buf()];
+    let mut stack: Vec<std::path::PathBuf> = catalog
+        .resources
+        .iter()
+        .filter(|r| r.spot_check)
+        .map(|r| truth.join(&r.id))
+        .filter(|dir| dir.is_dir())
+        .collect();
+    assert!(!stack.is_empty(), "no spot-check resource in the truth");
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("truth directory") {
             let path = entry.expect("entry").path();
@@ -36,7 +45,7 @@ fn truth_counts(truth: &Path) -> BTreeMap<(String, String), u64> {
             let text = std::fs::read_to_string(&path).expect("truth file");
             for line in text.lines() {
                 let v: Value = serde_json::from_str(line).expect("truth line");
-                if v["kind"] != "data" || v["row"].get("failed_items").is_none() {
+                if v["kind"] != "data" {
                     continue;
                 }
                 for f in FIELDS {
