@@ -62,21 +62,19 @@ pub async fn facet(
     spec: &FacetSpec,
     size: usize,
 ) -> Result<Answered<Facet>> {
-    let (_, schema, _) = resolve(catalog, id)?;
-    let f = field(schema, "_facet", &spec.field)?;
     // Counted from the search index when it holds the field and the filters (a search adds
-    // conditions of its own: then SQL).
+    // conditions of its own: then SQL, which also checks the field against the schema).
     accel::answer(
         view,
         req.target(false),
         Ask::Facet {
-            field: &f.name,
+            field: &spec.field,
             histogram: spec.interval.is_some(),
         },
         |index| {
             Ok(index.facet(
                 &req.table,
-                &f.name,
+                &spec.field,
                 req.memory_filters().unwrap_or_default(),
                 size,
             ))
