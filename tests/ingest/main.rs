@@ -10,6 +10,8 @@ mod layout;
 mod malformed;
 /// Containers, encodings and row numbers: every attachment reads, every truth row is found.
 mod readers;
+/// Streaming, spilling and killed ingests publish the bytes of the in-memory path.
+mod streaming;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -24,6 +24,8 @@ mod formats;
 mod paging;
 /// Search recall on a held-out query set labelled from the generator's truth.
 mod recall;
+/// Incremental ingest, carry-over with --resource, removal, gc and 410 for collected snapshots.
+mod retention;
 /// schemathesis against /openapi.json.
 mod schemathesis;
 /// Search and producers.

@@ -46,7 +46,7 @@ pub fn run_python(code: &str, args: &[&Path]) -> Output {
     output
 }
 
-/// Copies a directory tree (small trees only: fixtures and `schemas/`).
+/// Copies a directory tree (fixtures, `schemas/`, a raw corpus to change in a test).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create target directory");
     for entry in std::fs::read_dir(from).expect("read source directory") {

@@ -8,6 +8,12 @@
 //! <warehouse>/data/<sha256>.parquet          one file per resource, shared between snapshots
 //! <warehouse>/downloads/<sha256>.<ext>       whole-resource CSV and XLSX downloads
 //! <warehouse>/rejects/<sha256>.ndjson        rejected rows of a resource, with reasons
+//! <warehouse>/snapshots/<id>.builds.json     the build each resource came from (for gc)
+//! <warehouse>/builds/<key>.json              what a resource became from a list of parts
+//! <warehouse>/parts/<resource>/<key>.*       what one publication yielded, kept for the
+//!                                            next ingest (`zhijian_ingest::parts`)
+//! <warehouse>/tmp/                           the writer's temporary area (emptied on start)
+//! <warehouse>/.lock                          held by the one ingest or gc writing
 //! ```
 //!
 //! A snapshot's id is the first 16 hex digits of the sha256 of its manifest without the id, so

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use zhijian_catalog::Catalog;
-use zhijian_ingest::pipeline::{Ingested, ingest};
-use zhijian_ingest::snapshot::publish;
+use zhijian_ingest::build::{self, Fate, Options, Phase};
+use zhijian_ingest::pipeline::{Accounting, FileError, Ingested, check};
 
 use crate::CliError;
 
@@ -21,9 +21,19 @@ pub struct IngestArgs {
     /// The warehouse to publish the snapshot into.
     #[arg(long, env = "ZHIJIAN_WAREHOUSE", value_name = "DIR")]
     warehouse: PathBuf,
-    /// Only these resources (repeatable); all by default.
+    /// Only these resources are read again (repeatable); the others are carried over from the
+    /// current snapshot unchanged. All by default.
     #[arg(long = "resource", value_name = "ID")]
     resources: Vec<String>,
+    /// About how much memory (MiB) the sort of rows may hold before it spills to the
+    /// warehouse's temporary area; the whole ingest stays within about twice this.
+    #[arg(
+        long,
+        env = "ZHIJIAN_INGEST_MEMORY",
+        value_name = "MIB",
+        default_value_t = 1024
+    )]
+    memory: usize,
 }
 
 /// Arguments of `zhijian validate`.
@@ -57,8 +67,8 @@ fn check_resources(catalog: &Catalog, ids: &[String]) -> Result<(), CliError> {
 }
 
 fn run_pipeline(raw: &std::path::Path, catalog: &Catalog, only: &[String]) -> Ingested {
-    let bar = crate::progress_bar("ingest");
-    let ingested = ingest(raw, catalog, only, &|done, total| {
+    let bar = crate::progress_bar("read", "publications");
+    let ingested = check(raw, catalog, only, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     });
@@ -66,26 +76,40 @@ fn run_pipeline(raw: &std::path::Path, catalog: &Catalog, only: &[String]) -> In
     ingested
 }
 
-fn summary(out: &mut impl Write, ingested: &Ingested) -> Result<(), CliError> {
+/// One line of the summary table.
+fn summary_line(
+    out: &mut impl Write,
+    id: &str,
+    a: &Accounting,
+    fate: &str,
+) -> Result<(), CliError> {
+    let reasons: Vec<String> = a.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
     writeln!(
         out,
-        "{:<8} {:>9} {:>10} {:>9} {:>9}  rejected by reason",
-        "resource", "rows in", "published", "rejected", "non-data"
+        "{id:<8} {:>9} {:>10} {:>9} {:>9}  {fate:<12} {}",
+        a.rows_in,
+        a.published,
+        a.rejected_total(),
+        a.non_data_total(),
+        reasons.join(", ")
     )?;
-    for (id, r) in &ingested.resources {
-        let a = &r.accounting;
-        let reasons: Vec<String> = a.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(
-            out,
-            "{id:<8} {:>9} {:>10} {:>9} {:>9}  {}",
-            a.rows_in,
-            a.published,
-            a.rejected_total(),
-            a.non_data_total(),
-            reasons.join(", ")
-        )?;
-    }
-    let t = ingested.totals();
+    Ok(())
+}
+
+fn summary_header(out: &mut impl Write) -> Result<(), CliError> {
+    writeln!(
+        out,
+        "{:<8} {:>9} {:>10} {:>9} {:>9}  {:<12} rejected by reason",
+        "resource", "rows in", "published", "rejected", "non-data", ""
+    )?;
+    Ok(())
+}
+
+fn summary_total<'a>(
+    out: &mut impl Write,
+    t: &Accounting,
+    errors: impl Iterator<Item = &'a FileError>,
+) -> Result<(), CliError> {
     writeln!(
         out,
         "{:<8} {:>9} {:>10} {:>9} {:>9}",
@@ -95,18 +119,35 @@ fn summary(out: &mut impl Write, ingested: &Ingested) -> Result<(), CliError> {
         t.rejected_total(),
         t.non_data_total()
     )?;
-    for r in ingested.resources.values() {
-        for e in &r.errors {
-            writeln!(out, "unreadable: {}: {}", e.source_file, e.error)?;
-        }
+    for e in errors {
+        writeln!(out, "unreadable: {}: {}", e.source_file, e.error)?;
     }
     Ok(())
+}
+
+fn summary(out: &mut impl Write, ingested: &Ingested) -> Result<(), CliError> {
+    summary_header(out)?;
+    for (id, r) in &ingested.resources {
+        summary_line(out, id, &r.accounting, "")?;
+    }
+    summary_total(
+        out,
+        &ingested.totals(),
+        ingested.resources.values().flat_map(|r| &r.errors),
+    )
 }
 
 pub(crate) fn run_ingest(args: &IngestArgs, out: &mut impl Write) -> Result<(), CliError> {
     let catalog = Catalog::builtin()?;
     check_resources(&catalog, &args.resources)?;
-    ingest_into(&args.raw, &args.warehouse, &catalog, &args.resources, out)
+    ingest_into(
+        &args.raw,
+        &args.warehouse,
+        &catalog,
+        &args.resources,
+        args.memory.saturating_mul(1 << 20),
+        out,
+    )
 }
 
 /// Ingests `raw` into a new snapshot of `warehouse`, printing the summary table.
@@ -115,27 +156,62 @@ pub(crate) fn ingest_into(
     warehouse: &std::path::Path,
     catalog: &Catalog,
     only: &[String],
+    memory: usize,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let started = Instant::now();
-    let ingested = run_pipeline(raw, catalog, only);
-    summary(out, &ingested)?;
-    let totals = ingested.totals();
-    if totals.published == 0 {
-        return Err(CliError::NothingPublished {
-            raw: raw.to_path_buf(),
-        });
+    // One bar per phase, drawn together: resources sort and write in parallel.
+    let multi = indicatif::MultiProgress::new();
+    let bars: Vec<(Phase, indicatif::ProgressBar)> = [Phase::Read, Phase::Sort, Phase::Write]
+        .into_iter()
+        .map(|p| (p, multi.add(crate::progress_bar(p.label(), p.unit()))))
+        .collect();
+    let progress = |phase: Phase, done: u64, total: u64| {
+        if let Some((_, bar)) = bars.iter().find(|(p, _)| *p == phase) {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let result = build::ingest(
+        raw,
+        warehouse,
+        catalog,
+        &Options {
+            only,
+            memory,
+            progress: &progress,
+        },
+    );
+    for (_, bar) in &bars {
+        bar.finish_and_clear();
     }
-    let manifest = publish(warehouse, catalog, &ingested)?;
+    let published = result?;
+    summary_header(out)?;
+    for (id, r) in &published.resources {
+        let fate = match r.fate {
+            Fate::Written => "written",
+            Fate::Unchanged => "unchanged",
+            Fate::CarriedOver => "carried over",
+        };
+        summary_line(out, id, &r.accounting, fate)?;
+    }
+    let totals = published.totals();
+    summary_total(
+        out,
+        &totals,
+        published.resources.values().flat_map(|r| &r.errors),
+    )?;
     writeln!(
         out,
-        "snapshot {} published to {} ({} rows in = {} published + {} rejected + {} non-data) in {:.1} s",
-        manifest.id,
+        "snapshot {} published to {} ({} rows in = {} published + {} rejected + {} non-data; {} of {} publications read, the rest unchanged) in {:.1} s",
+        published.manifest.id,
         warehouse.display(),
         totals.rows_in,
         totals.published,
         totals.rejected_total(),
         totals.non_data_total(),
+        published.read,
+        published.publications,
         started.elapsed().as_secs_f64()
     )?;
     Ok(())

@@ -1,10 +1,11 @@
 //! `zhijian`: the one binary of Zhijian open data.
 //!
 //! `zhijian serve` (the data API; builds the demo snapshot on first run), `zhijian ingest`,
-//! `zhijian validate`, `zhijian sql`, `zhijian synth`, `zhijian catalog` and `zhijian openapi`.
+//! `zhijian validate`, `zhijian gc`, `zhijian sql`, `zhijian synth`, `zhijian catalog` and `zhijian openapi`.
 //! Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
+mod gc;
 mod ingest;
 mod serve;
 mod sql;
@@ -37,6 +38,8 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Ingest raw publications into a new immutable snapshot (rejected rows are reported).
     Ingest(ingest::IngestArgs),
+    /// Keep some snapshots (--keep N, --keep-days D) and delete every file none of them needs.
+    Gc(gc::GcArgs),
     /// Check raw publications without publishing: what would be rejected and why.
     Validate(ingest::ValidateArgs),
     /// Run read-only SQL (SELECT, WITH, EXPLAIN) on the current snapshot.
@@ -62,12 +65,6 @@ enum CliError {
     /// A query was refused or failed.
     #[error(transparent)]
     Query(#[from] zhijian_query::QueryError),
-    /// No row of the raw root could be published.
-    #[error("{}: no row could be published (see the rejected rows above)", raw.display())]
-    NothingPublished {
-        /// The raw root.
-        raw: std::path::PathBuf,
-    },
     /// The server could not listen or stopped with an error.
     #[error("cannot serve on {addr}: {source}")]
     Serve {
@@ -81,15 +78,15 @@ enum CliError {
     Output(#[from] io::Error),
 }
 
-/// A progress bar over publications on a terminal's stderr; hidden otherwise (pipes, CI).
-pub(crate) fn progress_bar(label: &str) -> indicatif::ProgressBar {
+/// A progress bar on a terminal's stderr; hidden otherwise (pipes, CI).
+pub(crate) fn progress_bar(label: &str, unit: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(0);
     let template =
-        format!("{{spinner}} {label} [{{bar:40}}] {{pos}}/{{len}} publications {{elapsed}}");
+        format!("{{spinner}} {label:<5} [{{bar:40}}] {{pos}}/{{len}} {unit} {{elapsed}}");
     bar.set_style(
         indicatif::ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -129,6 +126,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => catalog::run(&args, &mut io::stdout().lock()),
         Command::Synth(args) => synth::run(&args, &mut io::stdout().lock()),
         Command::Ingest(args) => ingest::run_ingest(&args, &mut io::stdout().lock()),
+        Command::Gc(args) => gc::run(&args, &mut io::stdout().lock()),
         Command::Validate(args) => ingest::run_validate(&args, &mut io::stdout().lock()),
         Command::Sql(args) => sql::run(&args),
     };

@@ -66,7 +66,7 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
                 zhijian_synth::DEMO.1
             )?;
             out.flush()?;
-            let bar = crate::progress_bar("synth");
+            let bar = crate::progress_bar("synth", "publications");
             let opts = zhijian_synth::Options {
                 raw: args.raw.clone(),
                 truth: None,
@@ -86,7 +86,14 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
             args.raw.display()
         )?;
         out.flush()?;
-        crate::ingest::ingest_into(&args.raw, &args.warehouse, &catalog, &[], out)?;
+        crate::ingest::ingest_into(
+            &args.raw,
+            &args.warehouse,
+            &catalog,
+            &[],
+            zhijian_ingest::build::DEFAULT_MEMORY,
+            out,
+        )?;
     }
     let base = args
         .base_url

@@ -28,7 +28,7 @@ pub struct SynthArgs {
 
 pub(crate) fn run(args: &SynthArgs, out: &mut impl Write) -> Result<(), CliError> {
     let started = Instant::now();
-    let bar = crate::progress_bar("synth");
+    let bar = crate::progress_bar("synth", "publications");
     let opts = Options {
         raw: args.out.clone(),
         truth: args.truth.clone(),

@@ -52,6 +52,24 @@ pub enum IngestError {
         /// What failed.
         problem: String,
     },
+    /// Another process (an ingest or a collection) is writing into the warehouse.
+    #[error("{}: another ingest or gc holds this warehouse; try again when it is done", lock.display())]
+    Busy {
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// A retention policy cannot be applied.
+    #[error("gc: {problem}")]
+    Retention {
+        /// What is wrong.
+        problem: String,
+    },
+    /// No row of the raw root could be published: no snapshot was made.
+    #[error("{}: no row could be published (see the rejected rows above)", raw.display())]
+    NothingPublished {
+        /// The raw root.
+        raw: PathBuf,
+    },
     /// The file's container is not one this ingester reads (PDF, DOC, ZIP …).
     #[error("{path}: unsupported container ({what}); publish it as CSV, XLSX, XLS, HTML or JSON")]
     Unsupported {

@@ -14,12 +14,17 @@
 //! the result as an immutable, content-addressed Parquet snapshot behind an atomic pointer.
 //! It never depends on `zhijian-synth`: the corpus that tests it must stay independent.
 
+pub mod build;
 mod error;
+pub mod gc;
 pub mod layout;
 pub mod normalize;
+mod output;
+pub mod parts;
 pub mod pipeline;
 pub mod places;
 pub mod read;
 pub mod snapshot;
+mod sort;
 
 pub use error::{IngestError, Result};

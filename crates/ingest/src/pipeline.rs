@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use zhijian_catalog::Catalog;
@@ -15,7 +15,7 @@ use crate::normalize::{Outcome, Publication, SpotChecks, Typed};
 use crate::read::read;
 
 /// A row rejected by the ingester, with where it came from and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Reject {
     /// Attachment path relative to the raw root.
     pub source_file: String,
@@ -32,7 +32,7 @@ pub struct Reject {
 }
 
 /// A file that could not be read at all, and why; the rest still publishes.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FileError {
     /// Attachment (or publication.toml) path relative to the raw root.
     pub source_file: String,
@@ -41,7 +41,7 @@ pub struct FileError {
 }
 
 /// Row accounting: `rows_in = published + rejected + non_data`.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Accounting {
     /// Physical rows read.
     pub rows_in: u64,
@@ -64,7 +64,17 @@ impl Accounting {
         self.non_data.values().sum()
     }
 
-    fn add(&mut self, o: &Self) {
+    /// Moves `n` published rows to the rejected `duplicate_key`.
+    pub fn duplicates(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.published -= n;
+        *self.rejected.entry("duplicate_key".into()).or_default() += n;
+    }
+
+    /// Adds another part's accounting.
+    pub fn add(&mut self, o: &Self) {
         self.rows_in += o.rows_in;
         self.published += o.published;
         for (k, v) in &o.rejected {
@@ -77,7 +87,7 @@ impl Accounting {
 }
 
 /// A source attachment and its hash.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Source {
     /// Path relative to the raw root.
     pub source_file: String,
@@ -201,32 +211,9 @@ impl ResourceRows {
         if self.keys.is_empty() {
             return;
         }
-        let mut last: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::with_capacity(self.keys.len());
-        for (i, k) in self.keys.iter().enumerate() {
-            last.insert(&k.key, i);
-        }
-        let keep: Vec<bool> = self
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| last.get(k.key.as_str()) == Some(&i))
-            .collect();
-        if keep.iter().all(|k| *k) {
+        let (keep, rejects) = last_listing_wins(&self.keys, key_fields);
+        if rejects.is_empty() {
             return;
-        }
-        let mut rejects = Vec::new();
-        for (k, _) in self.keys.iter().zip(&keep).filter(|(_, keep)| !**keep) {
-            let winner = last
-                .get(k.key.as_str())
-                .and_then(|&i| self.keys.get(i))
-                .map(|w| format!(" (kept: {} row {})", w.at.source_file, w.at.source_row))
-                .unwrap_or_default();
-            rejects.push(k.at.clone().reject(
-                key_fields.join("+"),
-                format!("{}{winner}", k.key),
-                "duplicate_key",
-            ));
         }
         let mut offset = 0;
         for batch in &mut self.batches {
@@ -240,13 +227,7 @@ impl ResourceRows {
                 Err(e) => tracing::error!(error = %e, "duplicate keys could not be removed"),
             }
         }
-        let dropped = rejects.len() as u64;
-        self.accounting.published -= dropped;
-        *self
-            .accounting
-            .rejected
-            .entry("duplicate_key".into())
-            .or_default() += dropped;
+        self.accounting.duplicates(rejects.len() as u64);
         self.rejects.extend(rejects);
         self.keys = self
             .keys
@@ -255,6 +236,36 @@ impl ResourceRows {
             .filter_map(|(k, keep)| keep.then_some(k))
             .collect();
     }
+}
+
+/// Which rows keep their key, where rows share one (`keys` in raw order): the last listing is
+/// the register's current entry; every earlier one is rejected as `duplicate_key`, naming the
+/// key and the row that replaced it. Returns a keep flag per row and the rejects, in raw order.
+pub fn last_listing_wins(keys: &[RowKey], key_fields: &[&str]) -> (Vec<bool>, Vec<Reject>) {
+    let mut last: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        last.insert(&k.key, i);
+    }
+    let keep: Vec<bool> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| last.get(k.key.as_str()) == Some(&i))
+        .collect();
+    let mut rejects = Vec::new();
+    for (k, _) in keys.iter().zip(&keep).filter(|(_, keep)| !**keep) {
+        let winner = last
+            .get(k.key.as_str())
+            .and_then(|&i| keys.get(i))
+            .map(|w| format!(" (kept: {} row {})", w.at.source_file, w.at.source_row))
+            .unwrap_or_default();
+        rejects.push(k.at.clone().reject(
+            key_fields.join("+"),
+            format!("{}{winner}", k.key),
+            "duplicate_key",
+        ));
+    }
+    (keep, rejects)
 }
 
 /// A row's primary key: the key fields' values joined by `|` (text as it is, other values
@@ -529,6 +540,28 @@ pub fn ingest(
     only: &[String],
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Ingested {
+    read_all(raw, catalog, only, progress, true)
+}
+
+/// What [`ingest`] would report (accounting, rejects with the register's duplicate keys,
+/// unreadable files) without keeping any published row: memory for rejects only, whatever
+/// the corpus size (`zhijian validate`).
+pub fn check(
+    raw: &Path,
+    catalog: &Catalog,
+    only: &[String],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Ingested {
+    read_all(raw, catalog, only, progress, false)
+}
+
+fn read_all(
+    raw: &Path,
+    catalog: &Catalog,
+    only: &[String],
+    progress: &(dyn Fn(usize, usize) + Sync),
+    keep_rows: bool,
+) -> Ingested {
     use rayon::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -539,6 +572,9 @@ pub fn ingest(
         .map(|(resource, dir)| {
             let mut part = ResourceRows::default();
             ingest_publication(raw, catalog, resource, dir, &mut part);
+            if !keep_rows {
+                part.batches.clear();
+            }
             let a = &part.accounting;
             tracing::info!(
                 resource = resource.as_str(),

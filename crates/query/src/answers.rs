@@ -179,6 +179,9 @@ pub struct SnapshotEntry {
     pub published_at: Option<String>,
     /// Whether it is the current one.
     pub current: bool,
+    /// Whether it is still retained (readable with `_as_of`); a snapshot collected by
+    /// `zhijian gc` answers 410 Gone.
+    pub retained: bool,
     /// Row accounting over all resources (read, published, rejected, …).
     pub totals: Value,
     /// What changed in it.

@@ -51,6 +51,14 @@ pub enum QueryError {
         /// The id asked for.
         id: String,
     },
+    /// The snapshot was published but is no longer retained (`zhijian gc` collected it).
+    #[error("snapshot `{id}` is no longer retained; the oldest retained snapshot is `{oldest}`")]
+    SnapshotCollected {
+        /// The id asked for.
+        id: String,
+        /// The oldest snapshot still retained.
+        oldest: String,
+    },
     /// No producer has this key.
     #[error("no producer `{key}`: find producers with /api/v1/enterprises?q=")]
     UnknownEnterprise {

@@ -114,7 +114,21 @@ pub fn session_config() -> SessionConfig {
 pub fn read_manifest(warehouse: &Path, id: &str) -> Result<Manifest> {
     match zhijian_catalog::layout::read_manifest(warehouse, id) {
         Ok(Some(m)) => Ok(m),
-        Ok(None) => Err(QueryError::UnknownSnapshot { id: id.to_owned() }),
+        Ok(None) => {
+            let history = history(warehouse);
+            if !history.iter().any(|h| h.id == id) {
+                return Err(QueryError::UnknownSnapshot { id: id.to_owned() });
+            }
+            let oldest = history
+                .iter()
+                .find(|h| zhijian_catalog::layout::manifest_path(warehouse, &h.id).is_file())
+                .map(|h| h.id.clone())
+                .unwrap_or_default();
+            Err(QueryError::SnapshotCollected {
+                id: id.to_owned(),
+                oldest,
+            })
+        }
         Err(e) => Err(QueryError::Manifest {
             path: zhijian_catalog::layout::manifest_path(warehouse, id),
             problem: e.to_string(),

@@ -128,6 +128,13 @@ impl ApiError {
                     Some(key.clone()),
                     Vec::new(),
                 ),
+                QueryError::SnapshotCollected { id, oldest } => (
+                    StatusCode::GONE,
+                    "snapshot_collected",
+                    Some("_as_of".into()),
+                    Some(id.clone()),
+                    vec![oldest.clone()],
+                ),
                 QueryError::UnknownSnapshot { id } => (
                     StatusCode::NOT_FOUND,
                     "unknown_snapshot",

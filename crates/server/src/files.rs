@@ -147,14 +147,16 @@ pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Snaps
     let current = app.warehouse.current().await?;
     let mut list: Vec<SnapshotEntry> = history(app.warehouse.root())
         .into_iter()
-        .map(|h| SnapshotEntry {
-            totals: read_manifest(app.warehouse.root(), &h.id)
-                .map(|m| m.totals)
-                .unwrap_or(Value::Null),
-            current: h.id == current.id,
-            changes: format!("{}/api/v1/snapshots/{}/changes", app.base_url, h.id),
-            published_at: (!h.published_at.is_empty()).then_some(h.published_at),
-            id: h.id,
+        .map(|h| {
+            let manifest = read_manifest(app.warehouse.root(), &h.id).ok();
+            SnapshotEntry {
+                retained: manifest.is_some(),
+                totals: manifest.map(|m| m.totals).unwrap_or(Value::Null),
+                current: h.id == current.id,
+                changes: format!("{}/api/v1/snapshots/{}/changes", app.base_url, h.id),
+                published_at: (!h.published_at.is_empty()).then_some(h.published_at),
+                id: h.id,
+            }
         })
         .collect();
     list.reverse();
@@ -172,7 +174,8 @@ pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Snaps
            ("_limit" = Option<u32>, Query, minimum = 1, maximum = 100000, description = "Ids listed per resource and kind at most (default 1000); counts are always exact")),
     responses((status = 200, description = "Per resource: added and removed counts and ids, with `truncated`", body = Changes),
               (status = 400, description = "Bad parameter", body = ErrorBody),
-              (status = 404, description = "Unknown snapshot", body = ErrorBody)))]
+              (status = 404, description = "Unknown snapshot", body = ErrorBody),
+              (status = 410, description = "The snapshot (or `since`) is no longer retained; `allowed` names the oldest retained one", body = ErrorBody)))]
 pub async fn changes(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,

@@ -1,0 +1,180 @@
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use zhijian_catalog::Catalog;
+use zhijian_ingest::build::{self, DEFAULT_MEMORY, Options, Phase};
+
+use crate::corpus;
+
+fn ingest(raw: &Path, warehouse: &Path, memory: usize) -> build::Published {
+    let catalog = Catalog::builtin().expect("catalog");
+    build::ingest(
+        raw,
+        warehouse,
+        &catalog,
+        &Options {
+            only: &[],
+            memory,
+            progress: &|_, _, _| {},
+        },
+    )
+    .expect("ingest")
+}
+
+/// Every file a snapshot names, with its bytes.
+fn files(warehouse: &Path, id: &str) -> Vec<(String, Vec<u8>)> {
+    let m = zhijian_catalog::layout::read_manifest(warehouse, id)
+        .expect("manifest")
+        .expect("exists");
+    let mut out: Vec<(String, Vec<u8>)> = m
+        .resources
+        .values()
+        .flat_map(|r| {
+            r.files
+                .iter()
+                .chain(r.downloads.values())
+                .chain(r.rejects.iter())
+        })
+        .map(|f| {
+            (
+                f.path.clone(),
+                std::fs::read(warehouse.join(&f.path)).expect("file"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn streaming_ingest_publishes_the_bytes_of_the_in_memory_path_even_when_every_sort_spills() {
+    let c = corpus();
+    let catalog = Catalog::builtin().expect("catalog");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let memory = dir.path().join("memory");
+    let ingested = zhijian_ingest::pipeline::ingest(&c.raw, &catalog, &[], &|_, _| {});
+    let reference =
+        zhijian_ingest::snapshot::publish(&memory, &catalog, &ingested).expect("publish");
+
+    let streamed = ingest(&c.raw, &dir.path().join("streamed"), DEFAULT_MEMORY);
+    assert_eq!(streamed.manifest.id, reference.id);
+    assert_eq!(streamed.manifest, reference);
+
+    // A budget of one byte: every publication's rows are a run of their own, and resources
+    // with more runs than a merge takes at once are merged in passes.
+    let spilled_at = dir.path().join("spilled");
+    let spilled = ingest(&c.raw, &spilled_at, 1);
+    assert_eq!(spilled.manifest.id, reference.id);
+    assert_eq!(
+        files(&spilled_at, &spilled.manifest.id),
+        files(&memory, &reference.id),
+        "same bytes, file by file"
+    );
+    assert_eq!(
+        std::fs::read_dir(spilled_at.join("tmp"))
+            .expect("tmp")
+            .count(),
+        0,
+        "no run is left behind"
+    );
+}
+
+/// The ingest a child process runs until it is killed (see the test below).
+fn child_ingest(raw: &Path, warehouse: &Path, stop_at: &str) {
+    let catalog = Catalog::builtin().expect("catalog");
+    let progress = |phase: Phase, done: u64, total: u64| {
+        if phase.label() == stop_at && done * 2 >= total {
+            println!("reached {stop_at}");
+            // Wait to be killed in the middle of the phase.
+            std::thread::sleep(std::time::Duration::from_secs(600));
+        }
+    };
+    let _ = build::ingest(
+        raw,
+        warehouse,
+        &catalog,
+        &Options {
+            only: &[],
+            memory: 1,
+            progress: &progress,
+        },
+    );
+}
+
+#[test]
+fn kill_9_in_any_phase_leaves_the_previous_snapshot_current_and_the_next_ingest_whole() {
+    if let (Ok(raw), Ok(warehouse), Ok(phase)) = (
+        std::env::var("ZHIJIAN_TEST_CHILD_RAW"),
+        std::env::var("ZHIJIAN_TEST_CHILD_WAREHOUSE"),
+        std::env::var("ZHIJIAN_TEST_CHILD_PHASE"),
+    ) {
+        child_ingest(Path::new(&raw), Path::new(&warehouse), &phase);
+        return;
+    }
+    let c = corpus();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("raw");
+    zhijian_tests::copy_dir(&c.raw, &raw);
+    let warehouse = dir.path().join("w");
+    let first = ingest(&raw, &warehouse, DEFAULT_MEMORY);
+    let first_files = files(&warehouse, &first.manifest.id);
+    // New rows for the killed runs to work on: one resource's publications, twice.
+    let a = raw.join("A1-02");
+    for e in std::fs::read_dir(&a).expect("dir").filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        zhijian_tests::copy_dir(&e.path(), &a.join(format!("{name}-again")));
+    }
+    for phase in ["read", "sort", "write"] {
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
+            .args([
+                "streaming::kill_9_in_any_phase_leaves_the_previous_snapshot_current_and_the_next_ingest_whole",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("ZHIJIAN_TEST_CHILD_RAW", &raw)
+            .env("ZHIJIAN_TEST_CHILD_WAREHOUSE", &warehouse)
+            .env("ZHIJIAN_TEST_CHILD_PHASE", phase)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("child");
+        let out = child.stdout.take().expect("stdout");
+        let reached = BufReader::new(out)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains(&format!("reached {phase}")));
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        assert!(reached, "the child reached the {phase} phase");
+        assert_eq!(
+            zhijian_catalog::layout::current_id(&warehouse).as_deref(),
+            Some(first.manifest.id.as_str()),
+            "killed while {phase}: the previous snapshot is current"
+        );
+        assert_eq!(files(&warehouse, &first.manifest.id), first_files);
+    }
+    assert!(
+        std::fs::read_dir(warehouse.join("tmp"))
+            .expect("tmp")
+            .count()
+            > 0,
+        "the killed runs left temporary files"
+    );
+    let next = ingest(&raw, &warehouse, DEFAULT_MEMORY);
+    assert_eq!(
+        std::fs::read_dir(warehouse.join("tmp"))
+            .expect("tmp")
+            .count(),
+        0,
+        "the next ingest cleaned them"
+    );
+    let full_at = dir.path().join("full");
+    let full = ingest(&raw, &full_at, DEFAULT_MEMORY);
+    assert_eq!(
+        next.manifest.id, full.manifest.id,
+        "the next ingest is whole"
+    );
+}
