@@ -203,7 +203,7 @@ pub(crate) fn ingest_into(
     )?;
     writeln!(
         out,
-        "snapshot {} published to {} ({} rows in = {} published + {} rejected + {} non-data; {} of {} publications read, the rest unchanged) in {:.1} s",
+        "snapshot {} published to {} ({} rows in = {} published + {} rejected + {} non-data); {} of {} publications read (the rest unchanged) in {:.1} s",
         published.manifest.id,
         warehouse.display(),
         totals.rows_in,
