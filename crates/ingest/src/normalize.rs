@@ -5,6 +5,9 @@
 //! the publication, else the sample's name; a row whose result or product cannot be read is
 //! rejected with the field and value at fault, never guessed.
 
+mod producer;
+use producer::split_producer;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
@@ -298,16 +301,14 @@ impl<'a> SpotChecks<'a> {
         if raw_result.contains("假冒") {
             flags.push("counterfeit_suspected");
         }
+        let enterprise = get("enterprise").map(|e| {
+            let producer = split_producer(&fullwidth_brackets(&e));
+            remarks.extend(producer.notes);
+            producer.name
+        });
         for r in &remarks {
             flags.extend(remark_flags(r));
         }
-        let enterprise = get("enterprise").map(|e| {
-            let (name, entrusted) = split_entrusted(&fullwidth_brackets(&e));
-            if let Some(note) = entrusted {
-                remarks.push(note);
-            }
-            name
-        });
         t.insert("enterprise".into(), json!(enterprise));
         remarks.extend(item_details);
         if !remarks.is_empty() {
@@ -326,7 +327,17 @@ impl<'a> SpotChecks<'a> {
         let place: Option<Place> = get("enterprise_province")
             .and_then(|l| places::resolve_location(&l))
             .or_else(|| address.as_deref().and_then(places::resolve_prefix))
-            .or_else(|| enterprise.as_deref().and_then(places::resolve_prefix));
+            .or_else(|| {
+                address
+                    .as_deref()
+                    .and_then(|a| places::county_prefix(a, true))
+            })
+            .or_else(|| enterprise.as_deref().and_then(places::resolve_prefix))
+            .or_else(|| {
+                enterprise
+                    .as_deref()
+                    .and_then(|e| places::county_prefix(e, false))
+            });
         if let Some(place) = place {
             t.insert(
                 "enterprise_province_code".into(),
@@ -364,14 +375,14 @@ impl<'a> SpotChecks<'a> {
         }
         let batch = get("batch_raw");
         let mut produced = batch.as_deref().and_then(parse_date);
-        if let Some(d) = get("production_date").and_then(|d| parse_date(&d)) {
+        if let Some(d) = get("production_date").and_then(|d| parse_date_cell(&d)) {
             produced = Some(d);
         }
         t.insert("batch_raw".into(), json!(batch));
         t.insert("production_date".into(), json!(produced));
         t.insert(
             "sampled_on".into(),
-            json!(get("sampled_on").and_then(|d| parse_date(&d))),
+            json!(get("sampled_on").and_then(|d| parse_date_cell(&d))),
         );
         Outcome::Row(t)
     }
@@ -469,7 +480,15 @@ fn split_items(text: &str, n: &SpotChecks<'_>) -> Vec<String> {
         &['、', '，', ',']
     };
     text.split(seps)
-        .map(|s| restore(s.trim().trim_end_matches(['*', '＊']).trim().to_owned()))
+        // Sentence punctuation closing an item (泛霜。) is not part of it.
+        .map(|s| {
+            restore(
+                s.trim()
+                    .trim_end_matches(['*', '＊', '。', '．', '.', '!', '！'])
+                    .trim()
+                    .to_owned(),
+            )
+        })
         .filter(|s| !s.is_empty() && !n.is_placeholder(s))
         .collect()
 }
@@ -504,17 +523,6 @@ fn split_combined_items(
         items.push(item.clone());
     }
     (items, details)
-}
-
-/// `A有限公司（委托B有限公司）` → (`A有限公司`, `委托B有限公司`).
-fn split_entrusted(name: &str) -> (String, Option<String>) {
-    if let Some(start) = name.find("（委托")
-        && name.ends_with('）')
-    {
-        let note = &name[start + "（".len()..name.len() - "）".len()];
-        return (name[..start].trim().to_owned(), Some(note.to_owned()));
-    }
-    (name.to_owned(), None)
 }
 
 fn fullwidth_brackets(text: &str) -> String {
@@ -606,6 +614,30 @@ pub fn parse_date(text: &str) -> Option<String> {
     }
 }
 
+/// A date column's cell: any spelling [`parse_date`] reads, or an Excel serial day number
+/// left in a cell not formatted as a date (`44315` is 2021-04-29; a time of day after the
+/// point is dropped), from 1990 to 2049. Not for batch numbers, which may be five digits.
+pub fn parse_date_cell(text: &str) -> Option<String> {
+    if let Some(d) = parse_date(text) {
+        return Some(d);
+    }
+    let t = text.trim();
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, "0"));
+    if whole.len() != 5
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !fraction.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let serial: i64 = whole.parse().ok()?;
+    // 32874 is 1990-01-01 and 54788 is 2049-12-31 in Excel's 1900 system.
+    if !(32_874..=54_788).contains(&serial) {
+        return None;
+    }
+    let (y, m, d) = zhijian_catalog::civil_from_days(serial - 25_569);
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
+
 /// Normalizes rows of the resources that are not spot checks: each cell read as its field's
 /// type (numbers without thousands separators or `%`, dates in any spelling, lists split).
 pub struct Typed<'a> {
@@ -685,7 +717,7 @@ impl<'a> Typed<'a> {
                             .parse::<f64>()
                             .ok()
                             .map(|n| json!(n)),
-                        FieldType::Date => parse_date(v).map(|d| json!(d)),
+                        FieldType::Date => parse_date_cell(v).map(|d| json!(d)),
                         FieldType::Boolean => match v {
                             "true" | "是" | "1" => Some(json!(true)),
                             "false" | "否" | "0" => Some(json!(false)),
@@ -781,14 +813,28 @@ mod tests {
     }
 
     #[test]
-    fn results_and_entrusted_producers() {
+    fn excel_serials_in_date_cells() {
+        assert_eq!(parse_date_cell("44315").as_deref(), Some("2021-04-29"));
+        assert_eq!(parse_date_cell("44315.375").as_deref(), Some("2021-04-29"));
+        assert_eq!(parse_date_cell("2021-04-29").as_deref(), Some("2021-04-29"));
+        assert_eq!(
+            parse_date_cell("12345"),
+            None,
+            "before 1990: a number, not a date"
+        );
+        assert_eq!(parse_date_cell("170315"), None);
+        assert_eq!(
+            parse_date("44315"),
+            None,
+            "a batch number stays a batch number"
+        );
+    }
+
+    #[test]
+    fn results_in_every_spelling() {
         assert_eq!(read_result("不合格（涉嫌假冒）"), Some(true));
         assert_eq!(read_result("P"), Some(false));
         assert_eq!(read_result("符合本次监督检查要求"), Some(false));
         assert_eq!(read_result("待定"), None);
-        assert_eq!(
-            split_entrusted("甲有限公司（委托乙有限公司）"),
-            ("甲有限公司".to_owned(), Some("委托乙有限公司".to_owned()))
-        );
     }
 }

@@ -252,31 +252,98 @@ fn html_tables(text: &str) -> Vec<RawTable> {
                 })
                 .enumerate()
                 .map(|(i, tr)| {
-                    let mut cells = Vec::new();
-                    for td in tr.select(&cells_sel) {
-                        let text: String = td.text().collect::<String>();
-                        cells.push(text.trim_matches(|c: char| c.is_whitespace()).to_owned());
-                        let span = td
-                            .value()
-                            .attr("colspan")
-                            .and_then(|s| s.trim().parse::<usize>().ok())
-                            .unwrap_or(1);
-                        for _ in 1..span.min(1024) {
-                            cells.push(String::new());
-                        }
-                    }
-                    RawRow {
-                        number: i as u32 + 1,
-                        cells,
-                    }
+                    let cells = tr
+                        .select(&cells_sel)
+                        .map(|td| {
+                            let span = |name| {
+                                td.value()
+                                    .attr(name)
+                                    .and_then(|s: &str| s.trim().parse::<usize>().ok())
+                                    .unwrap_or(1)
+                                    .clamp(1, 1024)
+                            };
+                            (html_cell_text(td), span("colspan"), span("rowspan"))
+                        })
+                        .collect::<Vec<_>>();
+                    (i, cells)
                 })
-                .collect();
+                .collect::<Vec<_>>();
             RawTable {
                 sheet: Some((t + 1).to_string()),
-                rows,
+                rows: expand_spans(rows),
             }
         })
         .collect()
+}
+
+/// A cell's text with its ends trimmed; a line break (`<br>`, or a paragraph, block or list
+/// item inside the cell) is a `\n`, as a line break inside a spreadsheet cell is.
+fn html_cell_text(td: scraper::ElementRef<'_>) -> String {
+    let mut text = String::new();
+    for node in td.descendants() {
+        match node.value() {
+            scraper::Node::Text(t) => text.push_str(t),
+            scraper::Node::Element(e) if matches!(e.name(), "br" | "p" | "div" | "li") => {
+                text.push('\n')
+            }
+            _ => {}
+        }
+    }
+    text.trim_matches(|c: char| c.is_whitespace()).to_owned()
+}
+
+/// An HTML cell: its text, `colspan` and `rowspan`.
+type SpanCell = (String, usize, usize);
+
+/// Rows of `(text, colspan, rowspan)` cells laid on a grid: a `colspan` cell is followed by
+/// empty cells; a `rowspan` cell's text is repeated in the rows below it, at its columns, so
+/// that every row's cells stand under their headers.
+fn expand_spans(rows: Vec<(usize, Vec<SpanCell>)>) -> Vec<RawRow> {
+    // Per column: the text still to be repeated and for how many more rows.
+    let mut pending: Vec<Option<(String, usize)>> = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, cells) in rows {
+        let mut row: Vec<String> = Vec::new();
+        let mut col = 0;
+        let take_pending =
+            |row: &mut Vec<String>, col: &mut usize, pending: &mut Vec<Option<(String, usize)>>| {
+                while let Some(Some((text, left))) = pending.get_mut(*col) {
+                    row.push(text.clone());
+                    *left -= 1;
+                    if *left == 0 {
+                        pending[*col] = None;
+                    }
+                    *col += 1;
+                }
+            };
+        for (text, colspan, rowspan) in cells {
+            take_pending(&mut row, &mut col, &mut pending);
+            for k in 0..colspan {
+                row.push(if k == 0 { text.clone() } else { String::new() });
+                if rowspan > 1 {
+                    if pending.len() <= col {
+                        pending.resize(col + 1, None);
+                    }
+                    let carried = if k == 0 { text.clone() } else { String::new() };
+                    pending[col] = Some((carried, rowspan - 1));
+                }
+                col += 1;
+            }
+        }
+        // Spans from above to the right of the last cell.
+        while col < pending.len() {
+            if pending[col].is_some() {
+                take_pending(&mut row, &mut col, &mut pending);
+            } else {
+                break;
+            }
+        }
+        out.push(RawRow {
+            number: i as u32 + 1,
+            cells: row,
+        });
+    }
+    out
 }
 
 fn json_table(path: &Path, text: &str) -> Result<RawTable> {
@@ -386,6 +453,39 @@ fn excel_date(serial: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn html_rows(html: &str) -> Vec<Vec<String>> {
+        html_tables(html)
+            .remove(0)
+            .rows
+            .into_iter()
+            .map(|r| r.cells)
+            .collect()
+    }
+
+    #[test]
+    fn html_spans_are_expanded_so_every_cell_stands_under_its_header() {
+        let rows = html_rows(
+            "<table><tr><td rowspan=2>序号</td><td colspan=3>产品信息</td><td rowspan=2>结果</td></tr>\
+             <tr><td>产品名称</td><td>商标</td><td>规格型号</td></tr>\
+             <tr><td>1</td><td rowspan=2>电热水壶</td><td>美的</td><td>MK-1</td><td>合格</td></tr>\
+             <tr><td>2</td><td>苏泊尔</td><td>SW-2</td><td>不合格</td></tr>\
+             <tr><td>3</td><td>插座</td><td>公牛</td><td></td><td></td></tr></table>",
+        );
+        assert_eq!(rows[0], ["序号", "产品信息", "", "", "结果"]);
+        assert_eq!(rows[1], ["序号", "产品名称", "商标", "规格型号", "结果"]);
+        assert_eq!(rows[2], ["1", "电热水壶", "美的", "MK-1", "合格"]);
+        assert_eq!(rows[3], ["2", "电热水壶", "苏泊尔", "SW-2", "不合格"]);
+        assert_eq!(rows[4], ["3", "插座", "公牛", "", ""]);
+    }
+
+    #[test]
+    fn html_line_breaks_inside_a_cell_are_newlines() {
+        let rows = html_rows(
+            "<table><tr><td> 泛霜<br>石灰爆裂<br/>  </td><td><p>A</p><p>B</p></td></tr></table>",
+        );
+        assert_eq!(rows[0], ["泛霜\n石灰爆裂", "A\nB"]);
+    }
 
     #[test]
     fn serials_become_iso_dates() {
