@@ -27,7 +27,7 @@ fn labelled<'t>(text: &'t str, labels: &[&str]) -> Option<(&'t str, usize, usize
     let end = rest
         .char_indices()
         .find(|(i, c)| {
-            matches!(c, '；' | ';' | '，' | ',' | '）' | '\n')
+            matches!(c, '；' | ';' | '，' | ',' | '\n')
                 || COMMISSIONED
                     .iter()
                     .chain(COMMISSIONING.iter())
@@ -36,6 +36,25 @@ fn labelled<'t>(text: &'t str, labels: &[&str]) -> Option<(&'t str, usize, usize
         .map(|(i, _)| i)
         .unwrap_or(rest.len());
     Some((rest[..end].trim(), label_at, start + end))
+}
+
+/// Where the bracket group that closes `text` opens (`A（委托B（天津）有限公司）` → the first
+/// `（`), with nested groups matched.
+fn matching_open(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices().rev() {
+        match c {
+            '）' => depth += 1,
+            '（' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Takes a producer cell apart (brackets already full-width): `委托方：A；受托方：B`,
@@ -62,7 +81,9 @@ pub(super) fn split_producer(cell: &str) -> Producer {
     }
     // Trailing bracketed notes, innermost last: `A（受托方：B）（否认…）`.
     while name.ends_with('）') {
-        let Some(open) = name.rfind('（') else { break };
+        let Some(open) = matching_open(&name) else {
+            break;
+        };
         let inner = name[open + '（'.len_utf8()..name.len() - '）'.len_utf8()].trim();
         let is_note = inner.contains("否认")
             || inner.starts_with("委托")
@@ -113,6 +134,17 @@ mod tests {
         assert_eq!(
             p("甲电器有限公司(受托方：乙制造有限公司)"),
             case("甲电器有限公司", &["受托方：乙制造有限公司"])
+        );
+        assert_eq!(
+            p("甲电器有限公司（委托乙仪表（天津）有限公司）"),
+            case("甲电器有限公司", &["委托乙仪表（天津）有限公司"])
+        );
+        assert_eq!(
+            p("委托方：甲（上海）电器有限公司；受托方：乙仪表（台州）有限公司"),
+            case(
+                "甲（上海）电器有限公司",
+                &["受托方：乙仪表（台州）有限公司"]
+            )
         );
         assert_eq!(
             p("甲电器有限公司（否认该产品为其生产）"),
