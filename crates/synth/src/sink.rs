@@ -303,8 +303,12 @@ pub fn write(
                         }
                         Shape::Cells(cells) => {
                             for c in cells {
-                                let _ =
-                                    write!(html, "<td><font>{}</font></td>", escape(&c.as_text()));
+                                let _ = write!(
+                                    html,
+                                    "<td><font>{}</font></td>",
+                                    // A line break inside a cell is `<br>` on a page.
+                                    escape(&c.as_text()).replace('\n', "<br>")
+                                );
                             }
                         }
                     }

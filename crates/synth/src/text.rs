@@ -114,6 +114,19 @@ impl Date {
         Self { y: year, m, d }
     }
 
+    /// Days since 1899-12-30: the serial of Excel's 1900 date system.
+    pub fn excel_serial(self) -> f64 {
+        // Days from civil (Howard Hinnant), relative to 1970-01-01, then shifted.
+        let y = i64::from(self.y) - i64::from(self.m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.m);
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.d) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        (days + 25_569) as f64
+    }
+
     /// ISO 8601.
     pub fn iso(self) -> String {
         format!("{:04}-{:02}-{:02}", self.y, self.m, self.d)

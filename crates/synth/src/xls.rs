@@ -53,17 +53,8 @@ fn unicode(text: &str, short: bool) -> Vec<u8> {
     d
 }
 
-/// Days since 1899-12-30, the 1900 date system's serial.
 fn serial(d: Date) -> f64 {
-    // Days from civil (Howard Hinnant), relative to 1970-01-01, then shifted.
-    let y = i64::from(d.y) - i64::from(d.m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(d.m);
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(d.d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days + 25_569) as f64
+    d.excel_serial()
 }
 
 fn cell_header(row: usize, col: usize, xf: u16) -> Vec<u8> {

@@ -258,9 +258,36 @@ impl<'a> Table<'a> {
                         } else {
                             ent_name.clone()
                         };
+                        // The commissioned maker, in the forms publications print it: the
+                        // producer is the commissioning brand owner; the maker goes to remarks.
                         if let Some(other) = &b.entrusted {
-                            raw = format!("{raw}（委托{other}）");
-                            remarks.push(format!("委托{other}"));
+                            let (cell, note) = match rng.below(3) {
+                                0 => (format!("{raw}（委托{other}）"), format!("委托{other}")),
+                                1 => (
+                                    format!("委托方：{raw}；受托方：{other}"),
+                                    format!("受托方：{other}"),
+                                ),
+                                _ => (
+                                    format!("{raw}(受托方：{other})"),
+                                    format!("受托方：{other}"),
+                                ),
+                            };
+                            raw = cell;
+                            remarks.push(note);
+                        } else if b.fail && rng.chance(0.01) {
+                            // The named producer denied making the product.
+                            let note = *rng.pick(&[
+                                "否认该产品为其生产",
+                                "标称生产企业否认生产",
+                                "该企业否认生产此产品",
+                            ]);
+                            raw = if rng.chance(0.5) {
+                                format!("{raw}（{note}）")
+                            } else {
+                                format!("{raw}({note})")
+                            };
+                            remarks.push(note.to_owned());
+                            flags.push("producer_denied");
                         }
                         Cell::text(raw)
                     }
@@ -370,11 +397,16 @@ impl<'a> Table<'a> {
                 ProdDate => {
                     t.insert("production_date".into(), json!(b.produced.iso()));
                     let d = b.produced;
-                    Cell::text(match rng.below(3) {
-                        0 => d.iso(),
-                        1 => format!("{}.{}.{}", d.y, d.m, d.d),
-                        _ => format!("{}年{}月{}日", d.y, d.m, d.d),
-                    })
+                    if self.spreadsheet && rng.chance(0.2) {
+                        // A serial day number in a cell not formatted as a date (44315).
+                        Cell::Num(d.excel_serial())
+                    } else {
+                        Cell::text(match rng.below(3) {
+                            0 => d.iso(),
+                            1 => format!("{}.{}.{}", d.y, d.m, d.d),
+                            _ => format!("{}年{}月{}日", d.y, d.m, d.d),
+                        })
+                    }
                 }
                 SampledOn => {
                     t.insert("sampled_on".into(), json!(b.sampled.iso()));
@@ -417,7 +449,13 @@ impl<'a> Table<'a> {
                 Items => {
                     if b.fail && !b.items.is_empty() {
                         t.insert("failed_items_visible".into(), json!(true));
-                        Cell::text(join_items(rng, &b.items, self.star_items))
+                        let list = join_items(rng, &b.items, self.star_items);
+                        // Some lists end as a sentence: 泛霜。
+                        Cell::text(if rng.chance(0.1) {
+                            format!("{list}。")
+                        } else {
+                            list
+                        })
                     } else if b.fail {
                         Cell::text("")
                     } else {
