@@ -57,6 +57,15 @@ fn publications(raw: &Path, resource: &str) -> Vec<PathBuf> {
     out
 }
 
+/// How many attachments a publication has.
+fn attachments(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != "publication.toml")
+        .count()
+}
+
 /// Every file of a snapshot's manifest, with its bytes.
 fn snapshot_files(warehouse: &Path, id: &str) -> Vec<(String, Vec<u8>)> {
     let m = zhijian_catalog::layout::read_manifest(warehouse, id)
@@ -115,20 +124,30 @@ fn change_a1_02(raw: &Path) -> String {
     assert!(pubs.len() >= 3, "A1-02 has publications to change");
     let added = raw.join("A1-02").join("9999-added");
     copy_dir(&pubs[0], &added);
-    let changed = &pubs[1];
-    let attachment = std::fs::read_dir(changed)
-        .expect("dir")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n != "publication.toml"))
-        .expect("an attachment");
+    // The next publication with an attachment (a publication may have none).
+    let (changed, attachment) = pubs[1..pubs.len() - 1]
+        .iter()
+        .find_map(|dir| {
+            std::fs::read_dir(dir)
+                .expect("dir")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.file_name().is_some_and(|n| n != "publication.toml"))
+                .map(|a| (dir.clone(), a))
+        })
+        .expect("a publication with an attachment");
     let name = attachment
         .file_name()
         .expect("name")
         .to_string_lossy()
         .into_owned();
     std::fs::copy(&attachment, changed.join(format!("again-{name}"))).expect("copy");
-    let removed = pubs[2].clone();
+    let removed = pubs
+        .iter()
+        .rev()
+        .find(|p| **p != changed && attachments(p) > 0)
+        .cloned()
+        .expect("another publication with an attachment");
     std::fs::remove_dir_all(&removed).expect("remove");
     removed
         .file_name()

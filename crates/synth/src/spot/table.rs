@@ -183,6 +183,17 @@ impl<'a> Table<'a> {
             &b.enterprise.name
         };
         let mut flags: Vec<&'static str> = Vec::new();
+        // The hardest classes of real publications (commissioned makers' forms, denial marks,
+        // sentence-closed item lists, serial dates) draw from a generator of their own, seeded
+        // by the row, so that adding them left every other byte of the corpus as it was.
+        let mut hard = Rng::new(
+            self.serial as u64,
+            &[
+                m.publication_id.as_str(),
+                ent_name.as_str(),
+                b.model.as_str(),
+            ],
+        );
         let mut remarks: Vec<String> = Vec::new();
         let mut reject: Option<Truth> = None;
         let mut location_seen = false;
@@ -261,7 +272,7 @@ impl<'a> Table<'a> {
                         // The commissioned maker, in the forms publications print it: the
                         // producer is the commissioning brand owner; the maker goes to remarks.
                         if let Some(other) = &b.entrusted {
-                            let (cell, note) = match rng.below(3) {
+                            let (cell, note) = match hard.below(3) {
                                 0 => (format!("{raw}（委托{other}）"), format!("委托{other}")),
                                 1 => (
                                     format!("委托方：{raw}；受托方：{other}"),
@@ -274,14 +285,14 @@ impl<'a> Table<'a> {
                             };
                             raw = cell;
                             remarks.push(note);
-                        } else if b.fail && rng.chance(0.01) {
+                        } else if b.fail && hard.chance(0.01) {
                             // The named producer denied making the product.
-                            let note = *rng.pick(&[
+                            let note = *hard.pick(&[
                                 "否认该产品为其生产",
                                 "标称生产企业否认生产",
                                 "该企业否认生产此产品",
                             ]);
-                            raw = if rng.chance(0.5) {
+                            raw = if hard.chance(0.5) {
                                 format!("{raw}（{note}）")
                             } else {
                                 format!("{raw}({note})")
@@ -397,7 +408,7 @@ impl<'a> Table<'a> {
                 ProdDate => {
                     t.insert("production_date".into(), json!(b.produced.iso()));
                     let d = b.produced;
-                    if self.spreadsheet && rng.chance(0.2) {
+                    if self.spreadsheet && hard.chance(0.2) {
                         // A serial day number in a cell not formatted as a date (44315).
                         Cell::Num(d.excel_serial())
                     } else {
@@ -451,7 +462,7 @@ impl<'a> Table<'a> {
                         t.insert("failed_items_visible".into(), json!(true));
                         let list = join_items(rng, &b.items, self.star_items);
                         // Some lists end as a sentence: 泛霜。
-                        Cell::text(if rng.chance(0.1) {
+                        Cell::text(if hard.chance(0.1) {
                             format!("{list}。")
                         } else {
                             list
