@@ -178,3 +178,95 @@ fn kill_9_in_any_phase_leaves_the_previous_snapshot_current_and_the_next_ingest_
         "the next ingest is whole"
     );
 }
+
+/// A resource's Parquet file written the simple way: every row in memory, one sort of the
+/// whole, one batch to the writer, dictionaries decided over the whole (what ingest did before
+/// it streamed). The streamed file must be the same bytes: the output is defined by the data.
+fn whole_resource_parquet(
+    batches: &[datafusion::arrow::record_batch::RecordBatch],
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    sort: &[String],
+) -> Vec<u8> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::compute::{
+        SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
+    };
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::basic::{Compression, ZstdLevel};
+    use datafusion::parquet::file::metadata::SortingColumn;
+    use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+    let batch = concat_batches(&schema, batches).expect("concat");
+    let batch = if batch.num_rows() > 1 {
+        let columns: Vec<SortColumn> = sort
+            .iter()
+            .filter_map(|c| batch.column_by_name(c))
+            .map(|values| SortColumn {
+                values: values.clone(),
+                options: None,
+            })
+            .collect();
+        let idx = lexsort_to_indices(&columns, None).expect("sort");
+        take_record_batch(&batch, &idx).expect("take")
+    } else {
+        batch
+    };
+    let mut props = WriterProperties::builder();
+    let limit = (batch.num_rows() / 4).max(1024);
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if let Some(text) = column.as_string_opt::<i32>() {
+            let distinct: std::collections::HashSet<&str> = text.iter().flatten().collect();
+            if distinct.len() > limit {
+                props = props.set_column_dictionary_enabled(field.name().as_str().into(), false);
+            }
+        }
+    }
+    let sorting = sort
+        .iter()
+        .filter_map(|c| schema.index_of(c).ok())
+        .map(|i| SortingColumn {
+            column_idx: i as i32,
+            descending: false,
+            nulls_first: true,
+        })
+        .collect();
+    let props = props
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level")))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_data_page_row_count_limit(2048)
+        .set_column_bloom_filter_enabled("record_id".into(), true)
+        .set_sorting_columns(Some(sorting))
+        .set_created_by(format!("zhijian {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    out
+}
+
+#[test]
+fn a_streamed_and_spilled_parquet_file_is_the_file_of_a_whole_resource_sort() {
+    use sha2::{Digest, Sha256};
+    let c = corpus();
+    let catalog = Catalog::builtin().expect("catalog");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ingested = zhijian_ingest::pipeline::ingest(&c.raw, &catalog, &[], &|_, _| {});
+    let spilled = ingest(&c.raw, dir.path(), 1);
+    let mut compared = 0;
+    for (id, data) in &ingested.resources {
+        let resource = catalog.resource(id).expect("resource");
+        let schema = catalog.schema_of(resource).expect("schema");
+        let sort = zhijian_catalog::sort_order(&resource.schema, &schema.primary_key);
+        let bytes =
+            whole_resource_parquet(&data.batches, std::sync::Arc::new(schema.to_arrow()), &sort);
+        let want: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let got = &spilled.manifest.resources[id].files[0].sha256;
+        assert_eq!(got, &want, "{id}: {} rows", data.row_count());
+        compared += 1;
+    }
+    assert_eq!(compared, catalog.resources.len());
+}

@@ -3,10 +3,10 @@
 //! each through a hashing writer into a temporary file of the warehouse. Nothing holds the
 //! whole resource; the files are renamed to their content address once complete.
 //!
-//! The bytes are those the whole resource written at once would give: the Parquet writer cuts
-//! row groups and pages at the same rows whatever the batches (they are [`CHUNK`] rows, a
-//! multiple of its mini-batch, and row groups are a multiple of [`CHUNK`]), and the choice of
-//! dictionary encoding per column is made from counts over the whole resource
+//! The bytes are those the whole resource written at once would give: the Parquet writer's
+//! pages depend on the batches it is handed, so it is handed each row group's rows as one
+//! batch, as it cuts a whole resource (a row group is the most the writer holds anyway); and
+//! the choice of dictionary encoding per column is made from counts over the whole resource
 //! ([`Distinct`]) before the first row is written.
 
 use std::collections::HashSet;
@@ -30,8 +30,7 @@ use zhijian_catalog::{FieldType, TableSchema};
 use crate::error::{IngestError, Result};
 use crate::snapshot::FileEntry;
 
-/// Rows per batch handed to the writers (a multiple of the Parquet writer's mini-batch of 1024
-/// rows, and a divisor of its row group).
+/// Rows per batch the sort hands to the writers (a divisor of a row group).
 pub const CHUNK: usize = 8192;
 
 /// Rows per row group.
@@ -255,6 +254,9 @@ pub(crate) struct ResourceWriter<'a> {
     checksum: Checksum,
     arrow: SchemaRef,
     date: rust_xlsxwriter::Format,
+    /// Rows of the row group being gathered for the Parquet writer.
+    group: Vec<RecordBatch>,
+    group_rows: usize,
 }
 
 /// What a [`ResourceWriter`] wrote, verified and staged.
@@ -351,6 +353,8 @@ impl<'a> ResourceWriter<'a> {
             checksum: Checksum::new(&arrow).map_err(|e| fail(e.to_string()))?,
             arrow,
             date: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
+            group: Vec::new(),
+            group_rows: 0,
         })
     }
 
@@ -361,9 +365,31 @@ impl<'a> ResourceWriter<'a> {
         }
     }
 
+    /// Hands the rows gathered to the Parquet writer, a row group at a time (all of them
+    /// with `all`, else only whole row groups).
+    fn flush_groups(&mut self, all: bool) -> Result<()> {
+        while self.group_rows >= ROW_GROUP || (all && self.group_rows > 0) {
+            let rows = arrow_select::concat::concat_batches(&self.arrow, &self.group)
+                .map_err(|e| self.fail(e))?;
+            let n = ROW_GROUP.min(rows.num_rows());
+            self.parquet
+                .write(&rows.slice(0, n))
+                .map_err(|e| self.fail(e))?;
+            self.group = if n < rows.num_rows() {
+                vec![rows.slice(n, rows.num_rows() - n)]
+            } else {
+                Vec::new()
+            };
+            self.group_rows -= n;
+        }
+        Ok(())
+    }
+
     /// Writes the next rows (in the Parquet file's order) to every file.
     pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.parquet.write(batch).map_err(|e| self.fail(e))?;
+        self.group.push(batch.clone());
+        self.group_rows += batch.num_rows();
+        self.flush_groups(false)?;
         self.checksum.add(batch).map_err(|e| self.fail(e))?;
         let schema = self.schema;
         let csv = &mut self.csv;
@@ -398,7 +424,8 @@ impl<'a> ResourceWriter<'a> {
     /// Closes every file, then decodes the Parquet file and checks that it holds the rows
     /// written (their number and a checksum of every decoded column), not only its footer:
     /// the Rust writer has no page checksums.
-    pub(crate) fn finish(self) -> Result<Written> {
+    pub(crate) fn finish(mut self) -> Result<Written> {
+        self.flush_groups(true)?;
         let fail = |e: String| IngestError::Publish {
             resource: self.id.to_owned(),
             problem: e,
