@@ -505,14 +505,10 @@ pub fn ingest(
         .par_iter()
         .map(|(resource, dir)| {
             let key = parts::part_key(resource, dir);
-            let found = key
-                .as_deref()
-                .and_then(|k| parts::load(warehouse, resource, k));
-            let out = match found {
+            let out = match parts::load(warehouse, resource, &key) {
                 Some(meta) => (meta, false),
                 None => {
-                    let meta =
-                        parts::make(raw, warehouse, tmp, catalog, resource, dir, key.as_deref())?;
+                    let meta = parts::make(raw, warehouse, tmp, catalog, resource, dir, &key)?;
                     log_part(&meta);
                     (meta, true)
                 }

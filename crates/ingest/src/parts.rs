@@ -86,32 +86,52 @@ pub fn part_file(warehouse: &Path, resource: &str, key: &str, suffix: &str) -> P
     dir_of(warehouse, resource).join(format!("{key}.{suffix}"))
 }
 
-/// The key of the publication in `dir`: `None` when a file cannot be read (it is then read
-/// again every time, and its error reported).
-pub fn part_key(resource: &str, dir: &Path) -> Option<String> {
+/// The key of the publication in `dir`. A file that cannot be read counts by its size and
+/// modification time (its error is reported when the publication is read); a directory that
+/// cannot be listed gets a key of this moment, so it is read again every time.
+pub fn part_key(resource: &str, dir: &Path) -> String {
     let mut h = Sha256::new();
     for part in ["zhijian-part-1", build_id(), resource] {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    h.update(dir.file_name()?.as_encoded_bytes());
+    h.update(dir.file_name().unwrap_or_default().as_encoded_bytes());
     h.update([0]);
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    };
+    let entries: Option<Vec<PathBuf>> = std::fs::read_dir(dir)
+        .ok()
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect());
+    let Some(mut entries) = entries else {
+        h.update(format!("unlisted {}", now()).as_bytes());
+        return sha256_hex(&h.finalize())[..32].to_owned();
+    };
     entries.sort();
     for path in entries {
-        h.update(path.file_name()?.as_encoded_bytes());
+        h.update(path.file_name().unwrap_or_default().as_encoded_bytes());
         h.update([0]);
         if path.is_dir() {
             h.update(b"dir");
         } else {
-            h.update(Sha256::digest(std::fs::read(&path).ok()?));
+            match std::fs::read(&path) {
+                Ok(bytes) => h.update(Sha256::digest(bytes)),
+                Err(_) => {
+                    let stamp = std::fs::metadata(&path)
+                        .ok()
+                        .and_then(|m| Some((m.len(), m.modified().ok()?)))
+                        .map(|(len, t)| format!("unreadable {len} {t:?}"))
+                        .unwrap_or_else(|| format!("unreadable {}", now()));
+                    h.update(stamp.as_bytes());
+                }
+            }
         }
         h.update([0]);
     }
-    Some(sha256_hex(&h.finalize())[..32].to_owned())
+    sha256_hex(&h.finalize())[..32].to_owned()
 }
 
 /// The part `key` of `resource` if it is complete in the warehouse.
@@ -136,7 +156,7 @@ pub fn make(
     catalog: &Catalog,
     resource: &str,
     dir: &Path,
-    key: Option<&str>,
+    key: &str,
 ) -> Result<PartMeta> {
     let mut rows = ResourceRows::default();
     ingest_publication(raw, catalog, resource, dir, &mut rows);
@@ -144,14 +164,7 @@ pub fn make(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // A publication whose files cannot all be read is kept under a key of its own run.
-    let key = match key {
-        Some(k) => k.to_owned(),
-        None => format!(
-            "unread-{}",
-            sha256_hex(format!("{resource}/{publication}").as_bytes())
-        ),
-    };
+    let key = key.to_owned();
     let meta = PartMeta {
         key: key.clone(),
         resource: resource.to_owned(),
