@@ -327,7 +327,7 @@ fn write_resource(
     for batch in sorted {
         let batch = batch?;
         meter.add(Phase::Write, batch.num_rows());
-        writer.write(&batch)?;
+        writer = writer.write(&batch)?;
     }
     let written = writer.finish()?;
     if written.rows != input.rows {

@@ -241,22 +241,99 @@ impl Checksum {
     }
 }
 
+/// The Parquet file of one resource, written on a thread of its own (the CSV and XLSX
+/// downloads are written on the caller's): a resource's write takes two cores.
+struct ParquetSide {
+    id: String,
+    parquet: ArrowWriter<HashingFile>,
+    path: PathBuf,
+    checksum: Checksum,
+    arrow: SchemaRef,
+    /// Rows of the row group being gathered.
+    group: Vec<RecordBatch>,
+    group_rows: usize,
+}
+
+impl ParquetSide {
+    fn fail(&self, problem: impl ToString) -> IngestError {
+        IngestError::Publish {
+            resource: self.id.clone(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// Hands the rows gathered to the Parquet writer, a row group at a time (all of them
+    /// with `all`, else only whole row groups).
+    fn flush_groups(&mut self, all: bool) -> Result<()> {
+        while self.group_rows >= ROW_GROUP || (all && self.group_rows > 0) {
+            let rows = arrow_select::concat::concat_batches(&self.arrow, &self.group)
+                .map_err(|e| self.fail(e))?;
+            let n = ROW_GROUP.min(rows.num_rows());
+            self.parquet
+                .write(&rows.slice(0, n))
+                .map_err(|e| self.fail(e))?;
+            self.group = if n < rows.num_rows() {
+                vec![rows.slice(n, rows.num_rows() - n)]
+            } else {
+                Vec::new()
+            };
+            self.group_rows -= n;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.checksum.add(&batch).map_err(|e| self.fail(e))?;
+        self.group_rows += batch.num_rows();
+        self.group.push(batch);
+        self.flush_groups(false)
+    }
+
+    /// Closes the file, then decodes it and checks that it holds the rows written (their
+    /// number and a checksum of every decoded column), not only its footer: the Rust writer
+    /// has no page checksums.
+    fn finish(mut self) -> Result<(Staged, u64)> {
+        self.flush_groups(true)?;
+        let file = self
+            .parquet
+            .into_inner()
+            .map_err(|e| IngestError::Publish {
+                resource: self.id.clone(),
+                problem: e.to_string(),
+            })?;
+        let staged = file.finish()?;
+        let (rows, written) = self.checksum.finish();
+        let fail = |problem: String| IngestError::Publish {
+            resource: self.id.clone(),
+            problem,
+        };
+        let (rows_back, read) = decode_checksum(&self.path, &self.arrow)
+            .map_err(|e| fail(format!("the written Parquet file does not decode: {e}")))?;
+        if rows_back != rows || read != written {
+            return Err(fail(format!(
+                "wrote {rows} rows, the file decodes to {rows_back} rows{}",
+                if read == written {
+                    ""
+                } else {
+                    " with different values"
+                }
+            )));
+        }
+        Ok((staged, rows))
+    }
+}
+
 /// The files of one resource as they are written.
 pub(crate) struct ResourceWriter<'a> {
     id: &'a str,
     schema: &'a TableSchema,
-    parquet: ArrowWriter<HashingFile>,
-    parquet_path: PathBuf,
+    parquet: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    parquet_thread: std::thread::JoinHandle<Result<(Staged, u64)>>,
     csv: csv::Writer<HashingFile>,
     xlsx: Option<rust_xlsxwriter::Workbook>,
     xlsx_path: PathBuf,
     xlsx_row: u32,
-    checksum: Checksum,
-    arrow: SchemaRef,
     date: rust_xlsxwriter::Format,
-    /// Rows of the row group being gathered for the Parquet writer.
-    group: Vec<RecordBatch>,
-    group_rows: usize,
 }
 
 /// What a [`ResourceWriter`] wrote, verified and staged.
@@ -326,13 +403,33 @@ impl<'a> ResourceWriter<'a> {
             .set_sorting_columns(Some(sorting))
             .set_created_by(format!("zhijian {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let parquet_path = tmp.join(format!("{id}.parquet"));
+        let path = tmp.join(format!("{id}.parquet"));
         let parquet = ArrowWriter::try_new(
-            HashingFile::create(parquet_path.clone())?,
+            HashingFile::create(path.clone())?,
             arrow.clone(),
             Some(props),
         )
         .map_err(|e| fail(e.to_string()))?;
+        let mut side = ParquetSide {
+            id: id.to_owned(),
+            parquet,
+            path,
+            checksum: Checksum::new(&arrow).map_err(|e| fail(e.to_string()))?,
+            arrow,
+            group: Vec::new(),
+            group_rows: 0,
+        };
+        // A few batches in flight: the Parquet side never holds more than a row group.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
+        let parquet_thread = std::thread::Builder::new()
+            .name(format!("parquet-{id}"))
+            .spawn(move || {
+                for batch in rx {
+                    side.write(batch)?;
+                }
+                side.finish()
+            })
+            .map_err(|e| fail(format!("cannot start the Parquet writer: {e}")))?;
         let mut csv = csv::Writer::from_writer(HashingFile::create(tmp.join(format!("{id}.csv")))?);
         csv.write_record(schema.fields.iter().map(|f| f.name.as_str()))
             .map_err(|e| fail(e.to_string()))?;
@@ -344,17 +441,13 @@ impl<'a> ResourceWriter<'a> {
         Ok(Self {
             id,
             schema,
-            parquet,
-            parquet_path,
+            parquet: Some(tx),
+            parquet_thread,
             csv,
             xlsx,
             xlsx_path: tmp.join(format!("{id}.xlsx")),
             xlsx_row: 0,
-            checksum: Checksum::new(&arrow).map_err(|e| fail(e.to_string()))?,
-            arrow,
             date: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
-            group: Vec::new(),
-            group_rows: 0,
         })
     }
 
@@ -365,32 +458,32 @@ impl<'a> ResourceWriter<'a> {
         }
     }
 
-    /// Hands the rows gathered to the Parquet writer, a row group at a time (all of them
-    /// with `all`, else only whole row groups).
-    fn flush_groups(&mut self, all: bool) -> Result<()> {
-        while self.group_rows >= ROW_GROUP || (all && self.group_rows > 0) {
-            let rows = arrow_select::concat::concat_batches(&self.arrow, &self.group)
-                .map_err(|e| self.fail(e))?;
-            let n = ROW_GROUP.min(rows.num_rows());
-            self.parquet
-                .write(&rows.slice(0, n))
-                .map_err(|e| self.fail(e))?;
-            self.group = if n < rows.num_rows() {
-                vec![rows.slice(n, rows.num_rows() - n)]
-            } else {
-                Vec::new()
-            };
-            self.group_rows -= n;
+    /// The Parquet side's own error, once it has stopped.
+    fn parquet_error(self) -> IngestError {
+        let id = self.id;
+        drop(self.parquet);
+        match self.parquet_thread.join() {
+            Ok(Err(e)) => e,
+            Ok(Ok(_)) => IngestError::Publish {
+                resource: id.to_owned(),
+                problem: "the Parquet writer stopped early".into(),
+            },
+            Err(_) => IngestError::Publish {
+                resource: id.to_owned(),
+                problem: "the Parquet writer panicked".into(),
+            },
         }
-        Ok(())
     }
 
     /// Writes the next rows (in the Parquet file's order) to every file.
-    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.group.push(batch.clone());
-        self.group_rows += batch.num_rows();
-        self.flush_groups(false)?;
-        self.checksum.add(batch).map_err(|e| self.fail(e))?;
+    pub(crate) fn write(mut self, batch: &RecordBatch) -> Result<Self> {
+        let sent = self
+            .parquet
+            .as_ref()
+            .is_some_and(|tx| tx.send(batch.clone()).is_ok());
+        if !sent {
+            return Err(self.parquet_error());
+        }
         let schema = self.schema;
         let csv = &mut self.csv;
         let mut xlsx = self
@@ -404,7 +497,7 @@ impl<'a> ResourceWriter<'a> {
             })?;
         let row_number = &mut self.xlsx_row;
         let date = &self.date;
-        for_each_row(batch, |row| {
+        let written = for_each_row(batch, |row| {
             csv.write_record(
                 schema
                     .fields
@@ -417,21 +510,20 @@ impl<'a> ResourceWriter<'a> {
                 xlsx_row(ws, schema, *row_number, row, date).map_err(|e| e.to_string())?;
             }
             Ok(())
-        })
-        .map_err(|e| self.fail(e))
+        });
+        match written {
+            Ok(()) => Ok(self),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
-    /// Closes every file, then decodes the Parquet file and checks that it holds the rows
-    /// written (their number and a checksum of every decoded column), not only its footer:
-    /// the Rust writer has no page checksums.
+    /// Closes every file; the Parquet file is verified by decoding it.
     pub(crate) fn finish(mut self) -> Result<Written> {
-        self.flush_groups(true)?;
+        drop(self.parquet.take());
         let fail = |e: String| IngestError::Publish {
             resource: self.id.to_owned(),
             problem: e,
         };
-        let file = self.parquet.into_inner().map_err(|e| fail(e.to_string()))?;
-        let parquet = file.finish()?;
         let csv = self
             .csv
             .into_inner()
@@ -446,19 +538,10 @@ impl<'a> ResourceWriter<'a> {
             }
             None => None,
         };
-        let (rows, written) = self.checksum.finish();
-        let (rows_back, read) = decode_checksum(&self.parquet_path, &self.arrow)
-            .map_err(|e| fail(format!("the written Parquet file does not decode: {e}")))?;
-        if rows_back != rows || read != written {
-            return Err(fail(format!(
-                "wrote {rows} rows, the file decodes to {rows_back} rows{}",
-                if read == written {
-                    ""
-                } else {
-                    " with different values"
-                }
-            )));
-        }
+        let (parquet, rows) = self
+            .parquet_thread
+            .join()
+            .map_err(|_| fail("the Parquet writer panicked".into()))??;
         Ok(Written {
             parquet,
             csv,
