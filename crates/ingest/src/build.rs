@@ -641,24 +641,12 @@ fn accounting_of(entry: &ResourceEntry) -> Accounting {
 }
 
 fn log_part(meta: &PartMeta) {
-    let a = &meta.accounting;
-    tracing::info!(
-        resource = meta.resource.as_str(),
-        publication = meta.publication.as_str(),
-        rows_in = a.rows_in,
-        published = a.published,
-        rejected = a.rejected_total(),
-        non_data = a.non_data_total(),
-        unreadable_files = meta.errors.len(),
-        "publication ingested"
+    crate::pipeline::log_publication(
+        &meta.resource,
+        &meta.publication,
+        &meta.accounting,
+        &meta.errors,
     );
-    for e in &meta.errors {
-        tracing::warn!(
-            source_file = e.source_file.as_str(),
-            error = e.error.as_str(),
-            "file unreadable"
-        );
-    }
 }
 
 /// Publishes what [`crate::pipeline::ingest`] read into memory (the whole raw root at once:

@@ -292,6 +292,27 @@ pub fn key_fields(schema: &zhijian_catalog::TableSchema) -> Vec<&str> {
         .collect()
 }
 
+/// Logs what one publication yielded, and each file that could not be read.
+pub fn log_publication(resource: &str, publication: &str, a: &Accounting, errors: &[FileError]) {
+    tracing::info!(
+        resource,
+        publication,
+        rows_in = a.rows_in,
+        published = a.published,
+        rejected = a.rejected_total(),
+        non_data = a.non_data_total(),
+        unreadable_files = errors.len(),
+        "publication ingested"
+    );
+    for e in errors {
+        tracing::warn!(
+            source_file = e.source_file.as_str(),
+            error = e.error.as_str(),
+            "file unreadable"
+        );
+    }
+}
+
 /// Everything read from a raw root, by resource id.
 #[derive(Debug, Default)]
 pub struct Ingested {
@@ -575,24 +596,11 @@ fn read_all(
             if !keep_rows {
                 part.batches.clear();
             }
-            let a = &part.accounting;
-            tracing::info!(
-                resource = resource.as_str(),
-                publication = %dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-                rows_in = a.rows_in,
-                published = a.published,
-                rejected = a.rejected_total(),
-                non_data = a.non_data_total(),
-                unreadable_files = part.errors.len(),
-                "publication ingested"
-            );
-            for e in &part.errors {
-                tracing::warn!(
-                    source_file = e.source_file.as_str(),
-                    error = e.error.as_str(),
-                    "file unreadable"
-                );
-            }
+            let publication = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            log_publication(resource, &publication, &part.accounting, &part.errors);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, pubs.len());
             (resource.clone(), part)
         })
