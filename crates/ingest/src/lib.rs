@@ -12,6 +12,9 @@
 //! [`normalize::Typed`] does the same for the other resources by their field types;
 //! [`pipeline`] runs it all over a raw root with row accounting, and [`snapshot`] publishes
 //! the result as an immutable, content-addressed Parquet snapshot behind an atomic pointer.
+//! [`build`] is the ingest `zhijian ingest` runs: each publication kept as a part
+//! ([`parts`]), each resource streamed through an external sort into its files, only what
+//! changed read and written again; [`gc`] applies a retention policy to a warehouse.
 //! It never depends on `zhijian-synth`: the corpus that tests it must stay independent.
 
 pub mod build;
