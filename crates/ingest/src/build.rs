@@ -26,7 +26,7 @@ use arrow_array::RecordBatch;
 use serde::{Deserialize, Serialize};
 use zhijian_catalog::Catalog;
 
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, io};
 use crate::output::{Distinct, HashingFile, ResourceWriter, Target};
 use crate::parts::{self, PartMeta};
 use crate::pipeline::{
@@ -140,13 +140,6 @@ pub struct Held {
     pub tmp: PathBuf,
     /// What a killed run had left there, deleted when the lock was taken.
     pub cleaned: Vec<crate::gc::Doomed>,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Takes the warehouse for writing: fails at once, naming the lock, while another ingest or
@@ -374,6 +367,16 @@ fn write_resource(
     })
 }
 
+/// One line of a rejects file.
+fn write_reject(out: &mut dyn Write, id: &str, r: &crate::pipeline::Reject) -> Result<()> {
+    serde_json::to_writer(&mut *out, r)
+        .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+        .map_err(|e| IngestError::Publish {
+            resource: id.to_owned(),
+            problem: e.to_string(),
+        })
+}
+
 /// Builds one resource from its parts (in raw order).
 fn build_resource(
     warehouse: &Path,
@@ -448,12 +451,7 @@ fn build_resource(
             count += p.rejects;
         }
         for r in &duplicates {
-            serde_json::to_writer(&mut *out, r)
-                .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
-                .map_err(|e| IngestError::Publish {
-                    resource: id.to_owned(),
-                    problem: e.to_string(),
-                })?;
+            write_reject(&mut *out, id, r)?;
             count += 1;
         }
         Ok(count)
@@ -672,12 +670,7 @@ pub fn publish_ingested(
         .map(|(id, data)| {
             let rejects = Box::new(|out: &mut dyn Write| -> Result<u64> {
                 for r in &data.rejects {
-                    serde_json::to_writer(&mut *out, r)
-                        .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
-                        .map_err(|e| IngestError::Publish {
-                            resource: id.clone(),
-                            problem: e.to_string(),
-                        })?;
+                    write_reject(&mut *out, id, r)?;
                 }
                 Ok(data.rejects.len() as u64)
             });

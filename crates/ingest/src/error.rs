@@ -80,5 +80,13 @@ pub enum IngestError {
     },
 }
 
+/// An I/O error on `path`, as [`IngestError::Io`].
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = IngestError> = std::result::Result<T, E>;

@@ -20,7 +20,7 @@ use serde::Serialize;
 use zhijian_catalog::layout;
 
 use crate::build::{self, BUILDS_DIR, Build, TMP_DIR};
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, io};
 use crate::parts::PARTS_DIR;
 use crate::snapshot;
 
@@ -61,27 +61,12 @@ pub struct Collection {
     pub dry_run: bool,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Seconds since the epoch of an RFC 3339 UTC time as the history writes it.
 fn epoch_seconds(rfc3339: &str) -> Option<i64> {
     let (date, time) = rfc3339.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(str::parse::<i64>);
-    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let days = i64::from(snapshot::days(date)?);
     let mut t = time.split(':').map(str::parse::<i64>);
     let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    // Days from civil (Howard Hinnant), the inverse of `zhijian_catalog::civil_from_days`.
-    let y = y - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 

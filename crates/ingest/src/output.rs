@@ -27,7 +27,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use zhijian_catalog::{FieldType, TableSchema};
 
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, io};
+use crate::pipeline::hex;
 use crate::snapshot::FileEntry;
 
 /// Rows per batch the sort hands to the writers (a divisor of a row group).
@@ -43,13 +44,6 @@ const PAGE_ROWS: usize = 2048;
 
 /// Rows an XLSX sheet holds below its header (Excel's limit is 1,048,576 rows).
 pub const XLSX_MAX_ROWS: u64 = 1_048_575;
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// A file being written, with the sha256 and length of what went in.
 pub(crate) struct HashingFile {
@@ -97,10 +91,6 @@ impl Write for HashingFile {
     fn flush(&mut self) -> std::io::Result<()> {
         self.file.flush()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A complete file in the temporary area, not yet at its content address.

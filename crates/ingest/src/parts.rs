@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zhijian_catalog::Catalog;
 
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, io};
 use crate::pipeline::{
     Accounting, FileError, Lineage, ResourceRows, RowKey, Source, ingest_publication, sha256_hex,
 };
@@ -69,13 +69,6 @@ pub fn build_id() -> &'static str {
             &sha256_hex(exe.as_bytes())[..16]
         )
     })
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Where part files of `resource` live.

@@ -21,19 +21,12 @@ use arrow_schema::{DataType, Schema};
 use serde_json::{Map, Value};
 use zhijian_catalog::{Catalog, layout};
 
-use crate::error::{IngestError, Result};
+use crate::error::{IngestError, Result, io};
 use crate::pipeline::{Accounting, Ingested, sha256_hex};
 
 pub use zhijian_catalog::layout::{
     Manifest, ManifestFile as FileEntry, ManifestResource as ResourceEntry,
 };
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
-    move |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// Writes `bytes` to `path` so that a reader sees the whole file or none of it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -54,7 +47,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
-fn days(iso: &str) -> Option<i32> {
+/// Days since 1970-01-01 of an ISO date (`YYYY-MM-DD`).
+pub(crate) fn days(iso: &str) -> Option<i32> {
     let mut p = iso.split('-');
     let (y, m, d): (i64, i64, i64) = (
         p.next()?.parse().ok()?,
