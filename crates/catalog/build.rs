@@ -11,7 +11,7 @@ fn main() {
     let tables = schemas.join("tables");
     println!("cargo:rerun-if-changed={}", tables.display());
 
-    let mut files = vec![schemas.join("catalog.toml")];
+    let mut files = vec![schemas.join("catalog.toml"), schemas.join("products.toml")];
     let mut table_files: Vec<_> = fs::read_dir(&tables)
         .expect("schemas/tables exists")
         .map(|e| e.expect("readable directory entry").path())

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CatalogError, Result};
 use crate::schema::TableSchema;
+use crate::thesaurus::{THESAURUS_FILE, Thesaurus};
 
 /// How many categories, subcategories and resources the taxonomy has (`TAXONOMY.md`).
 pub const EXPECTED_COUNTS: (usize, usize, usize) = (6, 24, 108);
@@ -51,6 +52,8 @@ pub struct Catalog {
     pub subcategories: Vec<Subcategory>,
     /// The 108 resources, in file order.
     pub resources: Vec<Resource>,
+    /// The product thesaurus (`products.toml`).
+    pub products: Thesaurus,
     schemas: BTreeMap<String, TableSchema>,
 }
 
@@ -339,6 +342,7 @@ impl Catalog {
             categories,
             subcategories,
             resources,
+            products: Thesaurus::default(),
             schemas: BTreeMap::new(),
         };
         catalog.check_entries(&path)?;
@@ -375,6 +379,10 @@ impl Catalog {
             catalog.schemas.insert(name.to_owned(), schema);
         }
         catalog.check_counts(&path)?;
+        catalog.products = Thesaurus::from_toml(
+            &source.path(THESAURUS_FILE),
+            &source.read(THESAURUS_FILE)?,
+        )?;
         Ok(catalog)
     }
 

@@ -7,10 +7,14 @@
 //! do not collide — and exposes them to the rest of the workspace: Arrow schemas for the
 //! Parquet writer and the query engine ([`TableSchema::to_arrow`]), header aliases and
 //! placeholder markers for the ingester, and the catalog as a Frictionless Data Package
-//! ([`export::datapackage`]) and as DCAT-AP JSON-LD ([`export::dcat`]).
+//! ([`export::datapackage`]) and as DCAT-AP JSON-LD ([`export::dcat`]); and the product
+//! thesaurus (`schemas/products.toml`, [`thesaurus`]): what people call each product.
 //!
 //! It also holds the layout of a warehouse of snapshots ([`layout`]: `CURRENT`, manifests,
 //! history), the one definition the ingester writes and the query side reads.
+//!
+//! It also holds the GB/T 2260 divisions ([`places`]): the ingester resolves producers'
+//! provinces with them and the search reads places in a question (`广东`, `深圳`).
 //!
 //! It does not read data, write files or know about HTTP.
 
@@ -18,13 +22,16 @@ mod catalog;
 mod error;
 pub mod export;
 pub mod layout;
+pub mod places;
 pub mod schema;
+pub mod thesaurus;
 
 pub use catalog::{
     CATALOG_FILE, Catalog, CatalogInfo, Category, EXPECTED_COUNTS, Frequency, Resource,
     SPOT_CHECK_SCHEMA, Subcategory, TABLES_DIR, sort_order,
 };
 pub use error::{CatalogError, Result};
+pub use thesaurus::{ProductEntry, THESAURUS_FILE, Thesaurus, WordKind};
 
 /// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's civil-from-days):
 /// dates for file names, logs and Excel serials without a calendar crate.

@@ -7,7 +7,7 @@
 //! person sees them; [`layout`] finds the header by scoring rows against the schema's header
 //! aliases and classifies every other row; [`normalize`] turns spot-check rows into the
 //! canonical `spot_checks` schema (or rejects them with the field and value at fault), with
-//! [`places`] resolving provinces and cities.
+//! [`places`] (the catalog's GB/T 2260 divisions) resolving provinces and cities.
 //!
 //! [`normalize::Typed`] does the same for the other resources by their field types;
 //! [`pipeline`] runs it all over a raw root with row accounting, and [`snapshot`] publishes
@@ -25,7 +25,8 @@ pub mod normalize;
 mod output;
 pub mod parts;
 pub mod pipeline;
-pub mod places;
+/// The GB/T 2260 divisions live in the catalog crate, shared with the query side's search.
+pub use zhijian_catalog::places;
 pub mod read;
 pub mod snapshot;
 mod sort;

@@ -6,7 +6,8 @@
 //! 2020) with its usual short form (`义乌市`, `义乌`; `长阳土家族自治县`, `长阳`), so that a
 //! producer's province is found from a county or county-level city too (`义乌市…` → 浙江).
 //!
-//! This is the ingester's own table; the synthetic corpus keeps a separate one on purpose.
+//! The ingester's table (the search reads it too); the synthetic corpus keeps a separate one
+//! on purpose.
 
 mod counties;
 use counties::county_index;
