@@ -34,6 +34,8 @@ mod search;
 mod sql;
 /// Facets and pass-rate statistics.
 mod stats;
+/// Search as people type: the thesaurus, partial and mistyped words, questions.
+mod understanding;
 /// The web page, in headless Chromium too.
 mod web;
 

@@ -379,10 +379,8 @@ impl Catalog {
             catalog.schemas.insert(name.to_owned(), schema);
         }
         catalog.check_counts(&path)?;
-        catalog.products = Thesaurus::from_toml(
-            &source.path(THESAURUS_FILE),
-            &source.read(THESAURUS_FILE)?,
-        )?;
+        catalog.products =
+            Thesaurus::from_toml(&source.path(THESAURUS_FILE), &source.read(THESAURUS_FILE)?)?;
         Ok(catalog)
     }
 

@@ -75,8 +75,16 @@ impl ProductEntry {
     /// Every word of the entry with its kind, the official name first.
     pub fn words(&self) -> impl Iterator<Item = (WordKind, &str)> {
         std::iter::once((WordKind::Official, self.name.as_str()))
-            .chain(self.everyday.iter().map(|w| (WordKind::Everyday, w.as_str())))
-            .chain(self.regional.iter().map(|w| (WordKind::Regional, w.as_str())))
+            .chain(
+                self.everyday
+                    .iter()
+                    .map(|w| (WordKind::Everyday, w.as_str())),
+            )
+            .chain(
+                self.regional
+                    .iter()
+                    .map(|w| (WordKind::Regional, w.as_str())),
+            )
             .chain(
                 self.traditional
                     .iter()
@@ -148,7 +156,10 @@ impl Thesaurus {
             for (kind, word) in p.words() {
                 let key = word_key(word);
                 if key.is_empty() {
-                    return Err(problem(&p.name, format!("has an empty {} word", kind.name())));
+                    return Err(problem(
+                        &p.name,
+                        format!("has an empty {} word", kind.name()),
+                    ));
                 }
                 if !own.insert(key.clone()) {
                     return Err(problem(&p.name, format!("lists `{word}` twice")));
@@ -181,8 +192,7 @@ impl Thesaurus {
                     path: path.to_path_buf(),
                     kind: "shared word",
                     id: word.clone(),
-                    problem: "is listed in `shared` but belongs to fewer than two products"
-                        .into(),
+                    problem: "is listed in `shared` but belongs to fewer than two products".into(),
                 });
             }
         }
@@ -219,14 +229,18 @@ english = ["water heater"]
         let ok = load(&format!("shared = [\"热水器\"]\n{TWO}")).expect("shared");
         assert_eq!(ok.products.len(), 2);
         let lonely = format!("shared = [\"热水器\", \"电水壶\"]\n{TWO}");
-        let err = load(&lonely).expect_err("电水壶 is one product's").to_string();
+        let err = load(&lonely)
+            .expect_err("电水壶 is one product's")
+            .to_string();
         assert!(err.contains("电水壶"), "{err}");
     }
 
     #[test]
     fn a_word_may_not_be_another_products_name() {
         let text = TWO.replace("\"电水壶\", \"热水器\"", "\"储水式电热水器\"");
-        let err = load(&text).expect_err("official name of another").to_string();
+        let err = load(&text)
+            .expect_err("official name of another")
+            .to_string();
         assert!(err.contains("official name of 储水式电热水器"), "{err}");
     }
 

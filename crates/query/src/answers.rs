@@ -141,6 +141,11 @@ pub struct SearchResult {
     pub q: String,
     /// The query folded (width, case, traditional characters, spaces).
     pub folded: String,
+    /// How the query was read: the product it names, the filters its words mean (applied
+    /// unless a parameter sets the same field), and each part of it.
+    pub understood: Understood,
+    /// When nothing matched: the products closest to the query's words, to search instead.
+    pub suggestions: Vec<Suggestion>,
     /// The snapshot searched.
     pub snapshot: String,
     /// The best 20 matched values.
@@ -168,6 +173,101 @@ pub struct SearchResult {
     /// The index searched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<IndexSize>,
+}
+
+/// How a search read its query (`2023 广东 电热水壶 不合格`: the product 电热水壶, and the
+/// filters `plan_year` 2023, `enterprise_province` 广东省, `result` fail).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Understood {
+    /// The official product the query names, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Every official product its words mean (a shared word such as 热水器 means several).
+    pub products: Vec<String>,
+    /// `pass` or `fail`, from 合格/不合格 (and pass/fail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// A year (`2023`, `2023年`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_year: Option<i64>,
+    /// A province, from its name or a city's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enterprise_province: Option<String>,
+    /// A level of check (国抽 → national, 省抽 → provincial …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_level: Option<String>,
+    /// The query's parts in order, each with what it was read as.
+    pub parts: Vec<QueryPart>,
+}
+
+/// A part of a query and what it was read as.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct QueryPart {
+    /// The part (folded).
+    pub text: String,
+    /// `product`, `words` (searched as typed), `result`, `plan_year`,
+    /// `enterprise_province`, `check_level` or `ignored` (filler: 的, 质量, 怎么样 …).
+    pub role: String,
+    /// The product(s) a product word means, or a filter's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// The product thesaurus with each product's batches in a snapshot (`/api/v1/products`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProductList {
+    /// The snapshot counted.
+    pub snapshot: String,
+    /// Products in the thesaurus.
+    pub count: u64,
+    /// Words that mean several products on purpose (the search shows them all).
+    pub shared: Vec<String>,
+    /// Each official product and what people call it.
+    pub products: Vec<ProductTerms>,
+    /// Products of the snapshot the thesaurus has no entry for, with their batches.
+    pub unlisted: Vec<ProductBatches>,
+}
+
+/// An official product, its words, and its batches.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProductTerms {
+    /// The official name (产品种类).
+    pub name: String,
+    /// The plan's 大类.
+    pub category: String,
+    /// The plan's 小类, where the plan has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subcategory: Option<String>,
+    /// Everyday names and abbreviations.
+    pub everyday: Vec<String>,
+    /// Words of one region.
+    pub regional: Vec<String>,
+    /// Taiwan and Hong Kong words.
+    pub traditional: Vec<String>,
+    /// English names.
+    pub english: Vec<String>,
+    /// Its batches in the snapshot (rows whose product is this name).
+    pub batches: u64,
+    /// Its search.
+    pub search: String,
+}
+
+/// A product name of the snapshot and its batches.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProductBatches {
+    /// The name as published.
+    pub name: String,
+    /// Its batches.
+    pub batches: u64,
+}
+
+/// A product to search instead.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Suggestion {
+    /// The query to search: the product's name as published.
+    pub q: String,
+    /// Its batches in the snapshot.
+    pub batches: u64,
 }
 
 /// A snapshot that was once current.

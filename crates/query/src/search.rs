@@ -29,12 +29,16 @@ use crate::filter::{bad, string_lit};
 use crate::text::fold;
 use crate::warehouse::SnapshotView;
 
+mod answer;
 mod index;
+mod plan;
 mod producers;
 mod rows;
+mod understand;
 
 pub use producers::{Enterprise, enterprise_history};
 
+use answer::Found;
 use index::FACETS;
 pub use index::SearchIndex;
 
@@ -111,6 +115,14 @@ pub enum MatchKind {
     InitialsWithin,
     /// A model number within one or two edits of the query.
     Fuzzy,
+    /// The value holds an official product name that the query's word means (the product
+    /// thesaurus: 电水壶 → 电热水壶).
+    Alias,
+    /// A product name holding most of the query's characters (电水壶 → 电热水壶, 一次性餐具 →
+    /// 塑料一次性餐饮具).
+    Partial,
+    /// A product name that sounds like the query (电热水胡 → 电热水壶).
+    Sounds,
 }
 
 impl MatchKind {
@@ -125,6 +137,9 @@ impl MatchKind {
             Self::Initials => "initials",
             Self::InitialsWithin => "initials_within",
             Self::Fuzzy => "fuzzy",
+            Self::Alias => "alias",
+            Self::Partial => "partial",
+            Self::Sounds => "sounds_like",
         }
     }
 
@@ -138,6 +153,9 @@ impl MatchKind {
             Self::Initials => 40.0,
             Self::InitialsWithin => 25.0,
             Self::Fuzzy => 30.0,
+            Self::Alias => 85.0,
+            Self::Partial => 35.0,
+            Self::Sounds => 34.0,
         }
     }
 }
@@ -152,31 +170,6 @@ impl SearchField {
     }
 }
 
-/// What people call a product, and the words of the official product names it means
-/// (folded): 童装 is published as 儿童及婴幼儿服装, 热水壶 as 电热水壶.
-pub(crate) const ALIASES: &[(&str, &[&str])] = &[
-    ("童装", &["儿童服装", "婴幼儿服装", "儿童及婴幼儿服装"]),
-    ("童鞋", &["儿童鞋", "童鞋"]),
-    ("热水壶", &["电水壶", "电热水壶"]),
-    ("热水器", &["电热水器", "燃气热水器"]),
-    ("电饭煲", &["电饭锅"]),
-    ("电磁炉", &["电磁灶"]),
-    ("充电宝", &["移动电源"]),
-    ("充电器", &["电源适配器"]),
-    ("插排", &["转换器", "插座"]),
-    ("插线板", &["转换器"]),
-    ("马桶", &["坐便器"]),
-    ("瓷砖", &["陶瓷砖"]),
-    ("化肥", &["肥料", "磷肥"]),
-    ("电动车", &["电动自行车"]),
-    ("暖风机", &["室内加热器"]),
-    ("取暖器", &["室内加热器", "电暖器"]),
-    ("床垫", &["软床垫"]),
-    ("油烟机", &["吸油烟机"]),
-    ("纸巾", &["卫生纸", "纸巾纸"]),
-    ("尿不湿", &["纸尿裤"]),
-];
-
 /// A matched value.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -188,17 +181,35 @@ pub struct Hit {
     pub value: String,
     /// How it matched.
     pub kind: MatchKind,
+    /// Within a partial match, 0 for the closest names, then 1, 2 …: their rows come first.
+    pub grade: u8,
     /// Rank score (higher first).
     pub score: f64,
     /// Batches with this value.
     pub batches: u64,
 }
 
+impl Hit {
+    /// Its tier: how it matched, in which field, and its grade.
+    fn tier(&self) -> Tier {
+        (self.kind, self.field, self.grade)
+    }
+}
+
+/// How a row was matched, for ranking rows: kind, field, grade.
+type Tier = (MatchKind, SearchField, u8);
+
+/// A tier's weight: the better the match, the higher.
+fn tier_weight(t: &Tier) -> f64 {
+    t.0.base() * t.1.weight()
+}
+
 impl SearchIndex {
-    /// Every value matching `q` (already folded), best first.
-    pub fn find(&self, q: &str) -> Vec<Hit> {
+    /// Every value matching `q` (already folded), best first; `aliases` are the official
+    /// product names (folded) the thesaurus says `q` means.
+    pub fn find(&self, q: &str, aliases: &[String]) -> Vec<Hit> {
         let mut hits: Vec<(u32, MatchKind, f64)> = self
-            .matches(q, &SearchField::ALL)
+            .matches(q, &SearchField::ALL, aliases)
             .into_iter()
             .map(|(e, kind)| {
                 let mut s = score(kind, self.field_of(e), self.batches(e));
@@ -221,6 +232,7 @@ impl SearchIndex {
                 field: self.field_of(e),
                 value: self.value(e).to_owned(),
                 kind,
+                grade: 0,
                 score,
                 batches: self.batches(e),
             })
@@ -248,31 +260,23 @@ fn values_condition(field: SearchField, values: &[&str]) -> String {
     }
 }
 
-/// The rows condition of hits and their rank expression: tiers by (kind, field), best first.
-fn conditions(hits: &[Hit]) -> (String, String, Vec<(MatchKind, SearchField)>) {
-    let mut tiers: BTreeMap<(MatchKind, SearchField), Vec<&str>> = BTreeMap::new();
+/// The rows condition of hits and their rank expression: tiers by (kind, field, grade), best
+/// first.
+fn conditions(hits: &[Hit]) -> (String, String, Vec<Tier>) {
+    let mut tiers: BTreeMap<Tier, Vec<&str>> = BTreeMap::new();
     for h in hits {
-        tiers.entry((h.kind, h.field)).or_default().push(&h.value);
+        tiers.entry(h.tier()).or_default().push(&h.value);
     }
-    // Tier order: by the best score in the tier.
-    let mut order: Vec<((MatchKind, SearchField), f64)> = tiers
-        .keys()
-        .map(|k| (*k, k.0.base() * k.1.weight()))
-        .collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let order = tier_order(tiers.keys().copied());
     let mut any = Vec::new();
     let mut rank = String::from("CASE");
-    for (i, (key, _)) in order.iter().enumerate() {
+    for (i, key) in order.iter().enumerate() {
         let cond = values_condition(key.1, &tiers[key]);
         rank.push_str(&format!(" WHEN {cond} THEN {i}"));
         any.push(cond);
     }
     rank.push_str(&format!(" ELSE {} END", order.len()));
-    (
-        format!("({})", any.join(" OR ")),
-        rank,
-        order.into_iter().map(|(k, _)| k).collect(),
-    )
+    (format!("({})", any.join(" OR ")), rank, order)
 }
 
 /// Columns of a search result row unless `_fields` says otherwise.
@@ -349,27 +353,22 @@ fn ascending_nulls_first(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
-/// Tiers of a search, best first: one per (how it matched, field), by base score.
-fn tier_order(
-    keys: impl Iterator<Item = (MatchKind, SearchField)>,
-) -> Vec<(MatchKind, SearchField)> {
-    let mut order: Vec<(MatchKind, SearchField)> = keys.collect();
+/// Tiers of a search, best first: by weight, then kind, field and grade.
+fn tier_order(keys: impl Iterator<Item = Tier>) -> Vec<Tier> {
+    let mut order: Vec<Tier> = keys.collect();
     order.sort();
     order.dedup();
-    order.sort_by(|a, b| {
-        (b.0.base() * b.1.weight())
-            .total_cmp(&(a.0.base() * a.1.weight()))
-            .then(a.cmp(b))
-    });
+    order.sort_by(|a, b| tier_weight(b).total_cmp(&tier_weight(a)).then(a.cmp(b)));
     order
 }
 
-/// A search: the folded query, the matched values, and one page of the rows they select
-/// (with the rows grammar's filters), with the count and facets.
+/// A search: the folded query, how it was read, the matched values, and one page of the rows
+/// they select (with the rows grammar's filters and those the query's words mean), with the
+/// count and facets.
 ///
 /// Count, facets, equality filters on the facet fields and the order come from the index in
 /// memory, and only the page's rows are read (by position) from the Parquet files; any other
-/// filter of the rows grammar runs as SQL over the best [`MAX_VALUES`] values.
+/// filter of the rows grammar runs as SQL over the best [`MAX_VALUES`] values of each term.
 #[allow(clippy::too_many_arguments)]
 pub async fn search(
     view: &SnapshotView,
@@ -390,9 +389,27 @@ pub async fn search(
             Vec::new(),
         ));
     }
-    let hits = index.find(&folded);
-    let matched_values = hits.len();
-    let matches: Vec<SearchMatch> = hits
+    let lex = understand::Lexicon::of(catalog);
+    let mut plan = plan::plan(index, lex, q, &folded);
+    // The filters the words mean, unless a parameter sets the same field.
+    plan.filters
+        .retain(|(field, _)| !params.iter().any(|(k, _)| k == field));
+    let mut params = params.to_vec();
+    params.extend(plan.filters.iter().cloned());
+    let mut req = req.clone();
+    if !plan.filters.is_empty() {
+        let meant = RowsRequest::parse(
+            catalog,
+            zhijian_catalog::SPOT_CHECK_SCHEMA,
+            &plan.filters,
+            &[],
+        )?;
+        req.conditions.extend(meant.conditions);
+    }
+    let mut ranked: Vec<&Hit> = plan.terms.iter().flatten().collect();
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.batches.cmp(&a.batches)));
+    let matched_values = ranked.len();
+    let matches: Vec<SearchMatch> = ranked
         .iter()
         .take(20)
         .map(|h| SearchMatch {
@@ -405,6 +422,8 @@ pub async fn search(
     let mut out = SearchResult {
         q: q.to_owned(),
         folded,
+        understood: plan.understood(),
+        suggestions: Vec::new(),
         snapshot: view.id.clone(),
         matches,
         matched_values: matched_values as u64,
@@ -422,7 +441,7 @@ pub async fn search(
         Some(f) => f.clone(),
         None => RESULT_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
     };
-    let filters = memory_filters(params);
+    let filters = memory_filters(&params);
     let target = Target {
         table: zhijian_catalog::SPOT_CHECK_SCHEMA,
         filters: match filters {
@@ -430,7 +449,7 @@ pub async fn search(
             None => Err("a filter other than equality on product, province, year or result"),
         },
     };
-    if hits.is_empty() {
+    if plan.selects_nothing() {
         // No value matches: no row to select, whoever would have selected them.
         let nothing = || -> Found { (0, Vec::new(), BTreeMap::new()) };
         let route = crate::accel::answer(
@@ -442,9 +461,15 @@ pub async fn search(
         )
         .await?
         .route;
+        let words = if plan.unmatched.is_empty() {
+            vec![out.folded.clone()]
+        } else {
+            plan.unmatched.clone()
+        };
+        out.suggestions = plan::suggest(index, lex, &words);
         return Ok(Answered { value: out, route });
     }
-    let used = hits.len().min(MAX_VALUES);
+    let terms = &plan.terms;
     let Answered {
         value: (count, rows, facets),
         route,
@@ -454,126 +479,26 @@ pub async fn search(
         Ask::Search,
         |index| {
             let filters = filters.as_deref().unwrap_or_default();
-            Ok(Ok(in_memory(
-                index, &hits, filters, &fields, limit, offset,
+            Ok(Ok(answer::in_memory(
+                index, terms, filters, &fields, limit, offset,
             )?))
         },
-        || by_sql(view, catalog, &hits[..used], req, &fields, limit, offset),
+        || answer::by_sql(view, catalog, terms, &req, &fields, limit, offset),
     )
     .await?;
     let used = match route.engine {
         Engine::Index => matched_values,
-        Engine::Sql => used,
+        Engine::Sql => terms.iter().map(|t| t.len().min(MAX_VALUES)).sum(),
     };
     out.values_used = used as u64;
     out.values_truncated = matched_values > used;
     out.count = count as u64;
     out.rows = rows;
     out.facets = facets;
+    if count == 0 {
+        out.suggestions = plan::suggest(index, lex, std::slice::from_ref(&out.folded));
+    }
     Ok(Answered { value: out, route })
-}
-
-type Found = (usize, Vec<Map<String, Value>>, BTreeMap<String, Facet>);
-
-/// Count, page and facets of a search from the index.
-fn in_memory(
-    index: &SearchIndex,
-    hits: &[Hit],
-    filters: &[(usize, &str)],
-    fields: &[String],
-    limit: usize,
-    offset: usize,
-) -> Result<Found> {
-    let tiers = tier_order(hits.iter().map(|h| (h.kind, h.field)));
-    let tier_of = |h: &Hit| {
-        tiers
-            .iter()
-            .position(|t| *t == (h.kind, h.field))
-            .unwrap_or(tiers.len()) as u8
-    };
-    // The matched rows, each with its best tier, in position order.
-    let n = index.rows() as usize;
-    let total: usize = hits.iter().map(|h| index.postings(h.entry).len()).sum();
-    let mut matched: Vec<(u32, u8)> = if total > n / 8 {
-        let mut best = vec![u8::MAX; n];
-        for h in hits {
-            let t = tier_of(h);
-            for &p in index.postings(h.entry) {
-                let slot = &mut best[p as usize];
-                *slot = (*slot).min(t);
-            }
-        }
-        best.iter()
-            .enumerate()
-            .filter(|(_, t)| **t != u8::MAX)
-            .map(|(p, t)| (p as u32, *t))
-            .collect()
-    } else {
-        let mut pairs = Vec::with_capacity(total);
-        for h in hits {
-            let t = tier_of(h);
-            pairs.extend(index.postings(h.entry).iter().map(|&p| (p, t)));
-        }
-        pairs.sort_unstable();
-        pairs.dedup_by_key(|p| p.0);
-        pairs
-    };
-    let mut wanted = Vec::with_capacity(filters.len());
-    for (slot, text) in filters {
-        match index.facets[*slot].code_of(text) {
-            Some(code) => wanted.push((*slot, code)),
-            None => matched.clear(),
-        }
-    }
-    if !wanted.is_empty() {
-        matched.retain(|(p, _)| {
-            wanted
-                .iter()
-                .all(|(slot, code)| index.facets[*slot].at(*p as usize) == *code)
-        });
-    }
-    let count = matched.len();
-    let mut facets = BTreeMap::new();
-    for (slot, name) in SEARCH_FACETS.iter().enumerate().take(FACETS) {
-        let column = &index.facets[slot];
-        let mut counts = vec![0u64; column.values.len() + 1];
-        for (p, _) in &matched {
-            let c = column.at(*p as usize);
-            counts[(c as usize).min(column.values.len())] += 1;
-        }
-        facets.insert(
-            (*name).to_owned(),
-            facet_json(name, &column.values, &counts, FACET_SIZE),
-        );
-    }
-    // Best tier first, then newest, then the files' order.
-    let order = |a: &(u32, u8), b: &(u32, u8)| {
-        a.1.cmp(&b.1)
-            .then(index.announced(b.0).cmp(&index.announced(a.0)))
-            .then(a.0.cmp(&b.0))
-    };
-    let end = (offset + limit).min(matched.len());
-    if end < matched.len() && end > 0 {
-        matched.select_nth_unstable_by(end, order);
-        matched.truncate(end);
-    }
-    matched.sort_by(order);
-    let page: Vec<(u32, u8)> = matched.get(offset..end).unwrap_or_default().to_vec();
-    let positions: Vec<u32> = page.iter().map(|p| p.0).collect();
-    let columns: Vec<&str> = fields.iter().map(String::as_str).collect();
-    let mut rows = match index.rows.fetch(&positions, &columns)? {
-        Some(batch) => batch_to_json(&batch)?,
-        None => Vec::new(),
-    };
-    for (row, (_, t)) in rows.iter_mut().zip(&page) {
-        if let Some((kind, field)) = tiers.get(*t as usize) {
-            row.insert(
-                "_matched".into(),
-                json!({"field": field.name(), "match": kind.name()}),
-            );
-        }
-    }
-    Ok((count, rows, facets))
 }
 
 /// A facet as `api::facet` answers it, from counts per code (the last count: no value).
@@ -612,83 +537,6 @@ fn facet_answer(
         other: total - shown_rows,
         truncated: distinct > size,
     }
-}
-
-/// Values per facet of a search.
-const FACET_SIZE: usize = 10;
-
-/// The page, count and facets of a search by SQL: the values become `IN` lists.
-#[allow(clippy::too_many_arguments)]
-async fn by_sql(
-    view: &SnapshotView,
-    catalog: &zhijian_catalog::Catalog,
-    used: &[Hit],
-    req: &RowsRequest,
-    fields: &[String],
-    limit: usize,
-    offset: usize,
-) -> Result<Found> {
-    let (condition, rank, tiers) = conditions(used);
-    let mut scoped = req.clone();
-    scoped.conditions.push(condition);
-    let select = fields
-        .iter()
-        .map(|f| crate::filter::ident(f))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let where_clause = format!(" WHERE {}", scoped.conditions.join(" AND "));
-    // Within a tier and a date, the files' order, as the index orders them: the files in
-    // resource order, each in its default order.
-    let files_order = zhijian_catalog::sort_order(zhijian_catalog::SPOT_CHECK_SCHEMA, &[])
-        .iter()
-        .map(|f| format!("{} ASC NULLS FIRST", crate::filter::ident(f)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let page_sql = format!(
-        "SELECT {select}, {rank} AS _rank FROM spot_checks{where_clause} \
-         ORDER BY _rank, announced_on DESC NULLS LAST, resource_id, {files_order} \
-         LIMIT {limit} OFFSET {offset}"
-    );
-    let count_sql = format!("SELECT count(*) AS n FROM spot_checks{where_clause}");
-    let page = async { json_rows(view.ctx.sql(&page_sql).await?).await };
-    let count = async { json_rows(view.ctx.sql(&count_sql).await?).await };
-    let facets = futures::future::join_all(SEARCH_FACETS.iter().map(|f| {
-        let scoped = &scoped;
-        async move {
-            let spec = crate::api::FacetSpec {
-                field: (*f).to_owned(),
-                interval: None,
-            };
-            crate::api::facet_by_sql(view, catalog, "spot_checks", scoped, &spec, FACET_SIZE)
-                .await
-                .map(|v| ((*f).to_owned(), v))
-        }
-    }));
-    let (page, count, facets) = futures::join!(page, count, facets);
-    let mut rows = page?;
-    for row in &mut rows {
-        let tier = row
-            .remove("_rank")
-            .and_then(|v| v.as_u64())
-            .and_then(|t| tiers.get(t as usize).copied());
-        if let Some((kind, field)) = tier {
-            row.insert(
-                "_matched".into(),
-                json!({"field": field.name(), "match": kind.name()}),
-            );
-        }
-    }
-    let count = count?
-        .first()
-        .and_then(|r| r.get("n"))
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    let mut facet_map = BTreeMap::new();
-    for f in facets {
-        let (name, v) = f?;
-        facet_map.insert(name, v);
-    }
-    Ok((count as usize, rows, facet_map))
 }
 
 /// Latest announcements on the home page.

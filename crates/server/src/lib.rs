@@ -136,7 +136,7 @@ impl AppState {
     tags(
         (name = "catalog", description = "The 6 categories, 24 subcategories and 108 resources"),
         (name = "data", description = "Rows, facets and statistics"),
-        (name = "search", description = "Chinese-aware search, and producers with their history"),
+        (name = "search", description = "Chinese-aware search, producers with their history, and the product thesaurus"),
         (name = "downloads", description = "Whole resources per snapshot"),
         (name = "sql", description = "Read-only SQL over every resource"),
         (name = "snapshots", description = "Versions and what changed"),
@@ -157,6 +157,7 @@ fn registered() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(search::search))
         .routes(routes!(search::enterprises))
         .routes(routes!(search::enterprise))
+        .routes(routes!(search::products))
         .routes(routes!(sql::sql_get, sql::sql_post))
         .routes(routes!(queries::list))
         .routes(routes!(queries::run))

@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use zhijian_query::QueryError;
 use zhijian_query::answers::{
-    IndexSize, ProducerExport, ProducerFound, ProducerHistory, Producers, SearchResult,
+    IndexSize, ProducerExport, ProducerFound, ProducerHistory, Producers, ProductBatches,
+    ProductList, ProductTerms, SearchResult,
 };
 use zhijian_query::api::{SearchRequest, number, one, only};
 
@@ -20,7 +21,7 @@ type Params = Query<Vec<(String, String)>>;
 /// Search spot checks: Chinese-aware, ranked, faceted, filterable with the rows grammar.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(
-        ("q" = String, Query, description = "Words in 汉字 (any length: 电热, 童装), full- or half-width, traditional or simplified; pinyin (meidi) or initials (md); a model number (typos forgiven)"),
+        ("q" = String, Query, description = "Words in 汉字 (any length: 电热, 童装), full- or half-width, traditional or simplified; pinyin (meidi) or initials (md); a model number (typos forgiven); everyday product words (电水壶, 煤气灶, electric kettle) and partial or mistyped names; a question (`2023 广东 电热水壶 不合格`), whose year, province or city, result and level of check become filters (see `understood`)"),
         ("_limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows per page (default 20)"),
         ("_offset" = Option<u32>, Query, minimum = 0, maximum = 10000, description = "Rows to skip (relevance order)"),
         ("_fields" = Option<String>, Query, description = "Comma-separated fields of the rows"),
@@ -28,7 +29,7 @@ type Params = Query<Vec<(String, String)>>;
         ("_as_of" = Option<String>, Query, description = "Snapshot id (default: current)"),
     ),
     responses(
-        (status = 200, description = "The matched values (field, value, how it matched, batches), the count of rows they select, one page of rows (best match first, then newest) and facets by product, province, year and result", body = SearchResult),
+        (status = 200, description = "How the query was read (`understood`), the matched values (field, value, how it matched, batches), the count of rows they select, one page of rows (best match first, then newest), facets by product, province, year and result, and, when nothing matched, `suggestions`", body = SearchResult),
         (status = 400, description = "No `q`, or a bad filter, field or parameter", body = ErrorBody),
         (status = 404, description = "Unknown snapshot", body = ErrorBody),
     ))]
@@ -154,4 +155,63 @@ pub async fn enterprise(
         ),
     });
     Ok(crate::api::routed(Json(out), &history.route))
+}
+
+/// The product thesaurus: every official product of the spot-check plans, what people call
+/// it (everyday, regional, Taiwan/Hong Kong and English words), and its batches.
+#[utoipa::path(get, path = "/api/v1/products", tag = "search",
+    params(
+        ("_as_of" = Option<String>, Query, description = "Snapshot whose batches to count (default: current)"),
+    ),
+    responses(
+        (status = 200, description = "The thesaurus (schemas/products.toml) with batches per product, and the snapshot's products it does not list", body = ProductList),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+        (status = 404, description = "Unknown snapshot", body = ErrorBody),
+    ))]
+pub async fn products(
+    State(app): State<Arc<AppState>>,
+    Query(params): Params,
+) -> ApiResult<Json<ProductList>> {
+    only(&params, &["_as_of"])?;
+    let view = app.view_at(one(&params, "_as_of")).await?;
+    let indexes = view.indexes().await?;
+    let mut batches = indexes.search.product_batches();
+    let thesaurus = &app.catalog.products;
+    let products = thesaurus
+        .products
+        .iter()
+        .map(|p| {
+            let n = batches
+                .iter()
+                .filter(|(name, _)| *name == p.name)
+                .map(|(_, n)| n)
+                .sum();
+            ProductTerms {
+                name: p.name.clone(),
+                category: p.category.clone(),
+                subcategory: Some(p.subcategory.clone()).filter(|s| !s.is_empty()),
+                everyday: p.everyday.clone(),
+                regional: p.regional.clone(),
+                traditional: p.traditional.clone(),
+                english: p.english.clone(),
+                batches: n,
+                search: format!(
+                    "{}/api/v1/search?q={}",
+                    app.base_url,
+                    crate::api::encode_component(&p.name)
+                ),
+            }
+        })
+        .collect::<Vec<_>>();
+    batches.retain(|(name, _)| thesaurus.product(name).is_none());
+    Ok(Json(ProductList {
+        snapshot: view.id.clone(),
+        count: products.len() as u64,
+        shared: thesaurus.shared.clone(),
+        products,
+        unlisted: batches
+            .into_iter()
+            .map(|(name, batches)| ProductBatches { name, batches })
+            .collect(),
+    }))
 }

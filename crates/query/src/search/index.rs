@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use super::{ALIASES, MatchKind, SearchField};
+use super::{MatchKind, SearchField};
 use crate::spot_rows::SpotRows;
 use crate::text::{fold, within};
 
@@ -312,13 +312,34 @@ impl SearchIndex {
         self.announced[pos as usize]
     }
 
+    /// Every product name of the snapshot as published, with its batches, most first.
+    pub fn product_batches(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = self
+            .entries_of(SearchField::Product)
+            .map(|e| (self.value(e).to_owned(), self.batches(e)))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The folded value of an entry.
+    pub(crate) fn folded(&self, entry: u32) -> &str {
+        self.folded.get(entry as usize)
+    }
+
     pub(crate) fn entries_of(&self, field: SearchField) -> std::ops::Range<u32> {
         let k = field_slot(field);
         self.base[k]..self.base[k + 1]
     }
 
-    /// Every value of `fields` matching `q` (folded), with how it matched.
-    pub(crate) fn matches(&self, q: &str, fields: &[SearchField]) -> Vec<(u32, MatchKind)> {
+    /// Every value of `fields` matching `q` (folded), with how it matched; `aliases` are the
+    /// official product names (folded) the thesaurus says `q` means, matched as substrings.
+    pub(crate) fn matches(
+        &self,
+        q: &str,
+        fields: &[SearchField],
+        aliases: &[String],
+    ) -> Vec<(u32, MatchKind)> {
         let q: String = q.chars().filter(|&c| c != '\0').collect();
         if q.is_empty() || self.is_empty() {
             return Vec::new();
@@ -326,7 +347,7 @@ impl SearchIndex {
         let wanted = |e: u32| fields.contains(&self.field_of(e));
         let mut seen = vec![false; self.folded.len()];
         let mut hits: Vec<(u32, MatchKind)> = Vec::new();
-        let mut substring = |needle: &str, exact_kinds: bool, hits: &mut Vec<(u32, MatchKind)>| {
+        let mut substring = |needle: &str, alias: bool, hits: &mut Vec<(u32, MatchKind)>| {
             let finder = memchr::memmem::Finder::new(needle.as_bytes());
             for at in finder.find_iter(&self.folded.buf) {
                 let e = self.folded.entry_at(at);
@@ -338,7 +359,9 @@ impl SearchIndex {
                     continue;
                 }
                 let (start, end) = self.folded.span(e);
-                let kind = if !exact_kinds || at != start {
+                let kind = if alias {
+                    MatchKind::Alias
+                } else if at != start {
                     MatchKind::Contains
                 } else if end - start == needle.len() {
                     MatchKind::Exact
@@ -348,13 +371,9 @@ impl SearchIndex {
                 hits.push((e as u32, kind));
             }
         };
-        substring(&q, true, &mut hits);
-        for (word, names) in ALIASES {
-            if *word == q {
-                for name in *names {
-                    substring(name, false, &mut hits);
-                }
-            }
+        substring(&q, false, &mut hits);
+        for name in aliases.iter().filter(|n| **n != q) {
+            substring(name, true, &mut hits);
         }
         let letters = q.chars().all(|c| c.is_ascii_lowercase());
         if letters {

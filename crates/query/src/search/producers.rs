@@ -104,7 +104,7 @@ impl SearchIndex {
         {
             return (1, vec![(e, MatchKind::Exact)]);
         }
-        let hits = self.matches(&folded, &[SearchField::Enterprise]);
+        let hits = self.matches(&folded, &[SearchField::Enterprise], &[]);
         let mut found = self.entities_of(&hits);
         found.sort_by(|a, b| {
             a.1.cmp(&b.1)

@@ -231,6 +231,8 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("enterprise_province", "省份", "Province"),
     ("plan_year", "年度", "Year"),
     ("result", "结果", "Result"),
+    ("check_level", "抽查级别", "Level"),
+    ("words", "词", "Words"),
 ];
 
 const MATCHES: &[(&str, &str, &str)] = &[
@@ -242,6 +244,9 @@ const MATCHES: &[(&str, &str, &str)] = &[
     ("initials", "首字母", "initials"),
     ("initials_within", "首字母", "initials"),
     ("fuzzy", "近似型号", "similar model"),
+    ("alias", "俗称", "common name"),
+    ("partial", "部分一致", "partial"),
+    ("sounds_like", "读音相近", "sounds like"),
 ];
 
 fn result_label(lang: Lang, v: &str) -> String {
@@ -424,6 +429,8 @@ struct SearchPage {
     count: u64,
     matches: Vec<MatchView>,
     active: Vec<Chip>,
+    understood: Vec<Chip>,
+    suggestions: Vec<Chip>,
     facets: Vec<FacetView>,
     rows: Vec<RowView>,
     prev: Option<String>,
@@ -550,6 +557,15 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
             ),
         })
         .collect();
+    let understood = understood_chips(lang, &found.understood.parts, &base);
+    let suggestions = found
+        .suggestions
+        .iter()
+        .map(|s| Chip {
+            label: format!("{} ({})", s.q, s.batches),
+            href: search_href(&with_q(&base, &s.q)),
+        })
+        .collect();
     let facets = zhijian_query::search::SEARCH_FACETS
         .iter()
         .filter(|f| !filters.iter().any(|(k, _)| k == *f))
@@ -619,12 +635,57 @@ async fn search_page(State(app): State<Arc<AppState>>, Query(params): Params) ->
             count,
             matches,
             active,
+            understood,
+            suggestions,
             facets,
             rows,
             prev,
             next,
         },
     )
+}
+
+/// The search's parameters with another `q`.
+fn with_q(base: &[(String, String)], q: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = base.iter().filter(|(k, _)| k != "q").cloned().collect();
+    out.insert(0, ("q".into(), q.to_owned()));
+    out
+}
+
+/// How the query was read, as chips that search again without their part: shown when the
+/// query was read as more than its words (a product, a filter, filler set aside).
+fn understood_chips(
+    lang: Lang,
+    parts: &[zhijian_query::answers::QueryPart],
+    base: &[(String, String)],
+) -> Vec<Chip> {
+    let read = parts.iter().any(|p| p.role != "words" || parts.len() > 1);
+    if !read {
+        return Vec::new();
+    }
+    parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.role != "ignored")
+        .map(|(i, p)| {
+            let value = p.value.clone().unwrap_or_else(|| p.text.clone());
+            let shown = match p.role.as_str() {
+                "result" => result_label(lang, &value),
+                "check_level" => label(lang, LEVELS, &value),
+                _ => value,
+            };
+            let rest: Vec<&str> = parts
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| *j != i && o.role != "ignored")
+                .map(|(_, o)| o.text.as_str())
+                .collect();
+            Chip {
+                label: format!("{}: {shown}", label(lang, FIELDS, &p.role)),
+                href: search_href(&with_q(base, &rest.join(" "))),
+            }
+        })
+        .collect()
 }
 
 // --- usage ---------------------------------------------------------------------------------
