@@ -10,7 +10,11 @@
    --repeat times (after two warm-ups) over one keep-alive connection, and its p50 is kept.
    The server's peak RSS (VmHWM) and the index's own account of its memory (the bytes its
    build logs, `SearchIndex::memory`) are read too.
-3. The report: p50 per query and build, the p50 over the bench queries of
+3. With --queries (tests/server/data/search_queries.tsv), each build answers the labelled
+   queries: recall@10 per kind (a row of a labelled product among the first ten, and the
+   labelled filters understood; a build that reads no filters misses those queries), over the
+   queries whose label has rows in the snapshot (counted with the newer build's rows API).
+4. The report: p50 per query and build, the p50 over the bench queries of
    benches/harness/api_vs_duckdb.py (the words the public typed before this harness), and the
    same over the questions and everyday words the newer search reads; ratios new/old.
 
@@ -63,10 +67,10 @@ def measure(binary, warehouse, port, repeat, log):
             doc = json.loads(body) if r.status == 200 else {}
             out["queries"][q] = {"p50_ms": round(statistics.median(ts) * 1000, 2),
                                  "count": doc.get("count"), "status": r.status}
-        # The index's own account of its memory, from the build's log line.
+        # The index's own account of its memory, from the build's log line (text or JSON).
         built = [l for l in pathlib.Path(log).read_text(errors="replace").splitlines()
                  if "search index built" in l]
-        parts = re.findall(r'\("(\w+)", (\d+)\)', built[-1]) if built else []
+        parts = re.findall(r'\(\\?"(\w+)\\?", (\d+)\)', built[-1]) if built else []
         out["index_bytes"] = sum(int(n) for _, n in parts) or None
         status = pathlib.Path(f"/proc/{proc.pid}/status").read_text()
         hwm = [l for l in status.splitlines() if l.startswith("VmHWM")]
@@ -75,6 +79,48 @@ def measure(binary, warehouse, port, repeat, log):
         proc.kill()
         proc.wait()
     return out
+
+
+def labelled(path):
+    out = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        kind, q, products, filters = line.split("\t")[:4]
+        out.append((kind, q, products.split("、"),
+                    dict(f.split("=", 1) for f in filters.split(";") if f)))
+    return out
+
+
+def recall(binary, warehouse, port, queries, log):
+    proc, conn = serve(binary, warehouse, port, log)
+    kinds, skipped = {}, 0
+    try:
+        for kind, q, products, filters in queries:
+            params = [("product__in", ",".join(products)), ("_limit", "1")] + list(filters.items())
+            conn.request("GET", "/api/v1/resources/spot_checks/rows?" + urllib.parse.urlencode(params))
+            r = conn.getresponse()
+            doc = json.loads(r.read())
+            if r.status != 200 or not doc.get("count"):
+                skipped += 1
+                continue
+            conn.request("GET", "/api/v1/search?_limit=10&q=" + urllib.parse.quote(q))
+            r = conn.getresponse()
+            doc = json.loads(r.read()) if r.status == 200 else {}
+            read = {k: str(v) for k, v in (doc.get("understood") or {}).items()
+                    if k in ("result", "plan_year", "enterprise_province", "check_level")}
+            hit = read == filters and any(row.get("product") in products
+                                          for row in doc.get("rows", []))
+            n, f = kinds.get(kind, (0, 0))
+            kinds[kind] = (n + 1, f + int(hit))
+    finally:
+        proc.kill()
+        proc.wait()
+    total = sum(n for n, _ in kinds.values())
+    found = sum(f for _, f in kinds.values())
+    return {"by_kind": {k: round(f / n, 3) for k, (n, f) in sorted(kinds.items())},
+            "all": round(found / total, 3) if total else None, "measured": total,
+            "without_rows": skipped}
 
 
 def p50_over(run, queries):
@@ -90,6 +136,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--port", type=int, default=18_090)
     ap.add_argument("--work")
+    ap.add_argument("--queries", help="labelled queries (tests/server/data/search_queries.tsv)")
     args = ap.parse_args()
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="zhijian-search-bench-"))
     raw, warehouse = work / "raw", work / "warehouse"
@@ -103,6 +150,11 @@ def main() -> None:
     for name in ("before", "after"):
         report[name] = measure(getattr(args, name), warehouse, args.port, args.repeat,
                                work / f"serve-{name}.log")
+    if args.queries:
+        queries = labelled(args.queries)
+        for name in ("before", "after"):
+            report[name]["recall_at_10"] = recall(getattr(args, name), warehouse, args.port,
+                                                  queries, work / f"recall-{name}.log")
     b, a = report["before"], report["after"]
     report["bench_p50_ms"] = {"before": p50_over(b, BENCH), "after": p50_over(a, BENCH)}
     report["bench_p50_ratio"] = round(report["bench_p50_ms"]["after"]
