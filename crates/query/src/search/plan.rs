@@ -80,6 +80,19 @@ fn as_typed(index: &SearchIndex, lex: &Lexicon, word: &str) -> Vec<Hit> {
     index.find(word, &lex.names_of(word))
 }
 
+/// The product entries (of `products`) whose value holds the official name of thesaurus
+/// product `o`.
+fn named(index: &SearchIndex, lex: &Lexicon, products: &[u32], o: u16) -> Vec<u32> {
+    let Some(name) = lex.names.get(o as usize).map(|n| fold(n)) else {
+        return Vec::new();
+    };
+    products
+        .iter()
+        .copied()
+        .filter(|&e| index.folded(e).contains(name.as_str()))
+        .collect()
+}
+
 /// Product values close to a word that matches nothing as typed: names holding most of its
 /// characters (the snapshot's product names and the thesaurus' words), else names that sound
 /// like it. Closest first, graded.
@@ -112,25 +125,16 @@ fn forgiving(index: &SearchIndex, lex: &Lexicon, word: &str) -> Vec<Hit> {
             continue;
         };
         for &o in owners {
-            let Some(name) = lex.names.get(o as usize).map(|n| fold(n)) else {
-                continue;
-            };
-            for &e in &products {
-                if index.folded(e).contains(name.as_str()) {
-                    add(e, s, &mut best);
-                }
+            for e in named(index, lex, &products, o) {
+                add(e, s, &mut best);
             }
         }
     }
     let kind = if best.is_empty() {
         // By sound: the thesaurus' words, then the snapshot's names by their readings.
         for o in lex.sounding(word) {
-            if let Some(name) = lex.names.get(o as usize).map(|n| fold(n)) {
-                for &e in &products {
-                    if index.folded(e).contains(name.as_str()) {
-                        add(e, 1.0, &mut best);
-                    }
-                }
+            for e in named(index, lex, &products, o) {
+                add(e, 1.0, &mut best);
             }
         }
         if let Some(said) = &said {

@@ -198,7 +198,7 @@ pub(crate) struct Lexicon {
     sounds: Vec<(String, Vec<u16>)>,
     /// Folded place names → province (official full name), longest first.
     places: Vec<(String, &'static str)>,
-    /// Filler, result and level words, folded.
+    /// The longest thesaurus word, in characters (how far the reader looks ahead).
     longest_word: usize,
 }
 
