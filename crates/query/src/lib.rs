@@ -16,7 +16,10 @@
 //!   order when the index holds the filters); `api/aggregate.rs` facets and pass-rate
 //!   statistics. Answers are the typed structs of [`answers`].
 //! - [`search`]: the snapshot index and the public search. `search.rs` ranks matched values
-//!   and answers a search; `search/rows.rs` is the index as an engine for rows (selections,
+//!   and answers a search; `search/understand.rs` reads a query (the product thesaurus,
+//!   filter words, partial and sound-alike names), `search/plan.rs` turns it into terms,
+//!   filters, `understood` and suggestions, `search/answer.rs` selects, counts and pages the
+//!   rows of several terms; `search/rows.rs` is the index as an engine for rows (selections,
 //!   counts, facets, statistics, page and export positions); `search/producers.rs` producers
 //!   and their histories; `search/index.rs` the packed index, built in `search/index/build.rs`
 //!   (packed containers in `packed.rs`, pinyin in `spelling.rs`, producers in `entities.rs`).
