@@ -15,7 +15,8 @@ fn start_flight(warehouse: &Path, limits: zhijian_query::sql::SqlLimits) -> Sock
     let addr = listener.local_addr().expect("addr");
     listener.set_nonblocking(true).expect("nonblocking");
     let mut state =
-        zhijian_server::AppState::new(warehouse.to_path_buf(), catalog, "http://127.0.0.1");
+        zhijian_server::AppState::new(warehouse.to_path_buf(), catalog, "http://127.0.0.1")
+            .expect("state");
     state.sql_limits = limits;
     let state = Arc::new(state);
     std::thread::spawn(move || {

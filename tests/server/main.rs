@@ -20,6 +20,9 @@ mod filters;
 mod flight;
 /// Each format read back by a real client.
 mod formats;
+/// Hostile HTTP: oversized and slow requests, idle connections, Range abuse, traversal,
+/// absurd parameters and bodies, forged cursors, heavy requests in parallel.
+mod hostile;
 /// Keyset paging over whole resources, also while a new snapshot is published.
 mod paging;
 /// Search recall on a held-out query set labelled from the generator's truth.
@@ -210,17 +213,29 @@ pub fn start_mode(
     limits: Option<zhijian_query::sql::SqlLimits>,
     mode: zhijian_query::IndexMode,
 ) -> SocketAddr {
+    start_state(warehouse, move |state| {
+        let mut state = state.with_index_mode(mode);
+        if let Some(limits) = limits {
+            state.sql_limits = limits;
+        }
+        state
+    })
+}
+
+/// Starts the real server on 127.0.0.1 with a free port, in its own runtime thread, with its
+/// state shaped by `shape` (the index mode, SQL limits, another governor).
+pub fn start_state(
+    warehouse: &Path,
+    shape: impl FnOnce(zhijian_server::AppState) -> zhijian_server::AppState,
+) -> SocketAddr {
     let catalog = Arc::new(Catalog::builtin().expect("catalog"));
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = std_listener.local_addr().expect("addr");
     std_listener.set_nonblocking(true).expect("nonblocking");
-    let mut state =
+    let state = Arc::new(shape(
         zhijian_server::AppState::new(warehouse.to_path_buf(), catalog, &format!("http://{addr}"))
-            .with_index_mode(mode);
-    if let Some(limits) = limits {
-        state.sql_limits = limits;
-    }
-    let state = Arc::new(state);
+            .expect("state"),
+    ));
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -49,7 +49,10 @@ impl sqllogictest::DB for Zhijian {
     fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SqlError> {
         let limits = SqlLimits::default();
         self.runtime.block_on(async {
-            let df = plan_public(&self.ctx, &self.tables, sql, &limits)
+            let pool = Arc::new(datafusion::execution::memory_pool::FairSpillPool::new(
+                limits.memory_bytes,
+            ));
+            let df = plan_public(&self.ctx, &self.tables, sql, &limits, pool)
                 .await
                 .map_err(|e| SqlError(e.to_string()))?;
             let types: Vec<DefaultColumnType> = df

@@ -109,9 +109,10 @@ pub fn current_id(warehouse: &Path) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Whether `id` can name a snapshot (hex digits only: never a path).
+/// Whether `id` can name a snapshot (at most 64 hex digits: never a path, never a file name
+/// the file system refuses as too long).
 pub fn is_snapshot_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit())
+    (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// A snapshot's manifest: `Ok(None)` when no snapshot has this id (or it is not an id).

@@ -47,6 +47,17 @@ pub struct ServeArgs {
     /// it holds. Each answer says which in its `x-answered-by` header.
     #[arg(long, env = "ZHIJIAN_INDEX", default_value = "on", value_parser = parse_index)]
     index: zhijian_query::IndexMode,
+    /// The server's memory ceiling (`4G`, `512M`; default: half this machine's memory): half
+    /// of it is shared by the queries of all requests (each class's slots × its budget, see
+    /// the README), the rest is the snapshot index and the process.
+    #[arg(long, env = "ZHIJIAN_MEMORY_LIMIT", value_name = "SIZE", value_parser = parse_memory)]
+    memory_limit: Option<u64>,
+}
+
+fn parse_memory(text: &str) -> Result<u64, String> {
+    zhijian_query::govern::parse_size(text)
+        .filter(|n| *n >= 256 * 1024 * 1024)
+        .ok_or_else(|| format!("`{text}` is not a size of at least 256M (e.g. 4G, 512M)"))
 }
 
 fn parse_index(text: &str) -> Result<zhijian_query::IndexMode, String> {
@@ -99,14 +110,34 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.addr));
+    let limit = args
+        .memory_limit
+        .unwrap_or_else(zhijian_query::govern::default_memory_limit);
+    let governor = zhijian_query::govern::Governor::for_memory(limit)?;
     let state = Arc::new(
-        zhijian_server::AppState::new(args.warehouse.clone(), catalog, &base)
-            .with_index_mode(args.index),
+        zhijian_server::AppState::new(args.warehouse.clone(), catalog, &base)?
+            .with_index_mode(args.index)
+            .with_governor(governor),
     );
     writeln!(
         out,
         "serving {} on {base} (API docs: {base}/docs)",
         args.warehouse.display()
+    )?;
+    let c = state.governor.config();
+    writeln!(
+        out,
+        "memory ceiling {} MiB, of which queries {} MiB: {}",
+        c.memory_limit >> 20,
+        c.query_memory >> 20,
+        zhijian_query::govern::Class::ALL
+            .iter()
+            .map(|&k| {
+                let l = c.class(k);
+                format!("{} {}×{} MiB", k.name(), l.slots, l.memory_bytes >> 20)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     )?;
     if let Some(flight) = args.flight_addr {
         writeln!(out, "Flight SQL on grpc://{flight}")?;

@@ -310,6 +310,8 @@ pub struct ResourceChanges {
     pub removed_ids: Vec<String>,
     /// Whether ids were left out.
     pub truncated: bool,
+    /// The next page of this resource's ids, when ids were left out.
+    pub next: Option<String>,
 }
 
 /// What changed between two snapshots.

@@ -25,14 +25,16 @@ use export::join_lists;
 pub use export::{OrderedRows, ordered_rows, picked_batch};
 use request::sort_spec;
 pub use request::{
-    CountMode, Cursor, DEFAULT_PAGE, FacetsRequest, MAX_PAGE, RowsRequest, SEARCH_OFFSET_MAX,
-    SEARCH_PAGE, SEARCH_PAGE_MAX, SearchRequest, StatsRequest, number, one, only, resolve,
+    CountMode, Cursor, DEFAULT_PAGE, FacetsRequest, MAX_FILTERS, MAX_PAGE, RowsRequest,
+    SEARCH_OFFSET_MAX, SEARCH_PAGE, SEARCH_PAGE_MAX, SearchRequest, StatsRequest, number, one,
+    only, resolve,
 };
 
-/// Runs SQL the API built (never client text) on a snapshot.
+/// Plans SQL the API built (never client text) on a snapshot, in the governed request's
+/// session (its memory pool; see [`crate::govern`]).
 async fn sql(view: &SnapshotView, text: &str) -> Result<DataFrame> {
     tracing::debug!(sql = text, "api query");
-    Ok(view.ctx.sql(text).await?)
+    Ok(view.session().sql(text).await?)
 }
 
 /// Runs SQL built by a surface of ours (never client text) on a snapshot and collects its
@@ -41,8 +43,15 @@ pub async fn query_json(view: &SnapshotView, text: &str) -> Result<Vec<Map<Strin
     json_rows(sql(view, text).await?).await
 }
 
-/// Collects a small result (a page, a facet, a count) as JSON objects.
+/// Collects a small result (a page, a facet, a count) as JSON objects: heavy work of the
+/// governed request (a heavy slot, the governor's runtime, cancelled with the request).
 pub(crate) async fn json_rows(df: DataFrame) -> Result<Vec<Map<String, Value>>> {
+    crate::govern::heavy(collect_json(df)).await
+}
+
+/// Collects a small result as JSON objects here, outside any request's governance (the
+/// snapshot index's own build).
+pub(crate) async fn collect_json(df: DataFrame) -> Result<Vec<Map<String, Value>>> {
     let mut stream = df.execute_stream().await?;
     let mut out = Vec::new();
     while let Some(batch) = stream.next().await {

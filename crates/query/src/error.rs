@@ -76,21 +76,29 @@ pub enum QueryError {
         /// Names close to an unknown one.
         suggestions: Vec<String>,
     },
-    /// A query needed more memory than its pool.
-    #[error("the query needs more memory than a public query may use: {message}")]
+    /// A query needed more memory than its request's pool (or the server's ceiling).
+    #[error("the request needs more memory than one request may use: {message}")]
     ResourcesExhausted {
         /// DataFusion's message.
         message: String,
     },
-    /// A query ran past its deadline and was cancelled.
-    #[error("the query ran past its {seconds} s deadline and was cancelled")]
+    /// A request ran past its deadline and its work was cancelled.
+    #[error("the request ran past its {seconds} s deadline and its query was cancelled")]
     Deadline {
         /// The deadline in seconds.
         seconds: u64,
     },
-    /// Every query slot is taken.
-    #[error("too many queries are running; retry in a few seconds")]
-    Busy,
+    /// Every slot of the request's class is taken and its queue is full (or the wait for a
+    /// slot ran out).
+    #[error("too many {class} requests are running ({slots} at once); retry in {retry_after} s")]
+    Busy {
+        /// The class (`light`, `heavy`, `export`, `sql`).
+        class: String,
+        /// Its slots.
+        slots: usize,
+        /// Seconds to wait before retrying (`Retry-After`).
+        retry_after: u64,
+    },
     /// The SQL is refused before DataFusion sees it.
     #[error("query refused: {reason}")]
     Refused {
@@ -99,10 +107,24 @@ pub enum QueryError {
     },
     /// DataFusion rejected or failed the query (syntax, planning, execution).
     #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(datafusion::error::DataFusionError),
     /// Writing the result failed.
     #[error("cannot write the result: {0}")]
     Output(String),
+}
+
+impl From<datafusion::error::DataFusionError> for QueryError {
+    /// A query over its memory is [`QueryError::ResourcesExhausted`] wherever DataFusion
+    /// wrapped the error (a spawned task, an Arrow error, a context); every other error is
+    /// DataFusion's.
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        if let datafusion::error::DataFusionError::ResourcesExhausted(message) = e.find_root() {
+            return Self::ResourcesExhausted {
+                message: message.clone(),
+            };
+        }
+        Self::DataFusion(e)
+    }
 }
 
 /// Result alias for this crate.

@@ -29,12 +29,17 @@
 //!   `SQLOptions`; recursive CTEs off; bounded text and nesting), per-query memory pool, spill
 //!   cap and plan checks ([`sql::plan_public`]). [`named`] renders the named queries of
 //!   `queries/`. [`write_stream`] writes results as NDJSON, JSON, CSV or a text table.
+//! - [`govern`]: every request under a class (light, heavy, export, SQL) with slots, a
+//!   bounded queue, a deadline and a memory budget under one ceiling; the API's queries plan
+//!   on the governed request's session ([`SnapshotView::session`]) and run as its heavy work
+//!   ([`govern::heavy`]) on a runtime of their own.
 
 pub mod accel;
 pub mod answers;
 pub mod api;
 mod error;
 pub mod filter;
+pub mod govern;
 pub mod named;
 mod output;
 pub mod search;

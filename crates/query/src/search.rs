@@ -578,7 +578,7 @@ impl Indexes {
                 .and_then(datafusion::arrow::temporal_conversions::date32_to_datetime)
                 .map(|d| format!(" AND announced_on >= DATE '{}'", d.date()))
                 .unwrap_or_default();
-            json_rows(
+            crate::api::collect_json(
                 view.ctx
                     .sql(&format!(
                         "SELECT announced_on, authority, product, count(*) AS batches, \

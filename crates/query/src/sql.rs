@@ -15,7 +15,6 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::scalar::ScalarValue;
@@ -120,6 +119,9 @@ pub fn operator_count(sql: &str) -> usize {
 }
 
 /// Functions whose size argument (at this position) allocates in one kernel call.
+/// The most centroids `approx_percentile_cont` may keep (DataFusion's default is 100).
+const MAX_CENTROIDS: i64 = 10_000;
+
 const SIZED: [(&str, usize); 5] = [
     ("repeat", 1),
     ("lpad", 1),
@@ -186,6 +188,37 @@ pub fn check_plan(plan: &LogicalPlan, limits: &SqlLimits) -> Result<()> {
                             None => {
                                 problem = Some(format!(
                                     "{name}(): bounds must be literal numbers (at most {cap} elements)"
+                                ));
+                            }
+                        }
+                    }
+                }
+                if let Expr::AggregateFunction(f) = sub {
+                    let name = f.func.name();
+                    // The number of centroids sizes an allocation up front; a huge one panics
+                    // inside DataFusion (apache/datafusion#24900) or aborts the allocator.
+                    let at = match name {
+                        "approx_percentile_cont" => Some(2),
+                        "approx_percentile_cont_with_weight" => Some(3),
+                        _ => None,
+                    };
+                    if let Some(at) = at
+                        && let Some(arg) = f.params.args.get(at)
+                    {
+                        match literal_i64(arg) {
+                            Some(n) if (1..=MAX_CENTROIDS).contains(&n) => {}
+                            Some(n) => {
+                                problem = Some(format!(
+                                    "{name}(): the number of centroids (its argument {}) is {n}; \
+                                     it must be from 1 to {MAX_CENTROIDS}",
+                                    at + 1
+                                ));
+                            }
+                            None => {
+                                problem = Some(format!(
+                                    "{name}(): the number of centroids (its argument {}) must be \
+                                     a literal number from 1 to {MAX_CENTROIDS}",
+                                    at + 1
                                 ));
                             }
                         }
@@ -305,12 +338,14 @@ pub fn closest(name: &str, candidates: &[String]) -> Vec<String> {
 const SORT_MERGE_SHARE: usize = 256;
 
 /// Plans public SQL on a fresh session that shares the snapshot's tables but has its own
-/// runtime: a memory pool of `memory_bytes` and a spill cap.
+/// runtime: the memory `pool` (of `memory_bytes`; the server's counts against its ceiling,
+/// see [`crate::govern::Governor::pool_of`]) and a spill cap.
 pub async fn plan_public(
     base: &SessionContext,
     tables: &[String],
     sql: &str,
     limits: &SqlLimits,
+    pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool>,
 ) -> Result<DataFrame> {
     let ops = operator_count(sql);
     if ops > limits.max_operators {
@@ -320,7 +355,7 @@ pub async fn plan_public(
         )));
     }
     let runtime = RuntimeEnvBuilder::from_runtime_env(base.runtime_env().as_ref())
-        .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
+        .with_memory_pool(pool)
         .with_max_temp_directory_size(limits.spill_bytes)
         .build_arc()
         .map_err(|e| explain_error(e, tables))?;

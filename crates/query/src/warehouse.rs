@@ -48,6 +48,12 @@ impl std::fmt::Debug for SnapshotView {
 }
 
 impl SnapshotView {
+    /// The session queries of the request being answered plan on: the snapshot's tables,
+    /// with the governed request's memory pool ([`crate::govern::session`]).
+    pub fn session(&self) -> SessionContext {
+        crate::govern::session(&self.ctx)
+    }
+
     /// The names of its tables, sorted: one per resource, and `spot_checks` when it has
     /// spot-check resources.
     pub fn tables(&self) -> Vec<String> {

@@ -301,13 +301,17 @@ pub async fn rows(
                     ],
                 });
             }
+            let permit = zhijian_query::govern::admit_export().await?;
             let df = q::rows_frame(&view, &app.catalog, &id, &req, true).await?;
             Ok(routed(
-                xlsx_response(df, schema, &filename).await?,
+                xlsx_response(df, schema.clone(), &filename, permit).await?,
                 &Route::sql("xlsx is written from a query"),
             ))
         }
         other => {
+            // An export slot (or 503) before the query is planned, so that it plans with
+            // the export budget; the slot is held to the end of the stream.
+            let permit = zhijian_query::govern::admit_export().await?;
             let flatten = other == Format::Csv;
             // Text formats in the default order read by position when the index holds the
             // filters; Parquet and Arrow keep the query's column types.
@@ -326,7 +330,6 @@ pub async fn rows(
                     route,
                 ),
             };
-            let permit = app.stream_slots.clone().acquire_owned().await.ok();
             Ok(routed(
                 stream_response(
                     source,

@@ -307,14 +307,16 @@ pub fn stream_response<P: Send + 'static>(
     bom: bool,
     permit: P,
 ) -> Response {
+    // On the governor's runtime, under the export deadline, when the request is governed.
+    let (runtime, deadline) = zhijian_query::govern::runtime();
     stream_with_deadline(
         source,
         format,
         filename,
         bom,
         permit,
-        None,
-        &tokio::runtime::Handle::current(),
+        deadline.map(|d| tokio::time::Instant::now() + d),
+        &runtime,
     )
     .0
 }
@@ -425,13 +427,70 @@ pub fn stream_with_deadline<P: Send + 'static>(
     (response, encoding)
 }
 
-/// The whole result as one XLSX sheet (`max_rows` checked by the caller with a count).
-pub async fn xlsx_response(
+/// The whole result as one XLSX sheet (`max_rows` checked by the caller with a count),
+/// written where memory stays flat whatever its size: the sheet's rows go to a temporary
+/// file as they are written (the writer's constant-memory mode), the workbook is zipped into
+/// an unnamed temporary file, and that file is streamed. The work runs on the governor's
+/// runtime under the export deadline; `permit` (the export slot) is held until the last
+/// byte is sent or the client goes away.
+pub async fn xlsx_response<P: Send + 'static>(
+    df: DataFrame,
+    schema: zhijian_catalog::TableSchema,
+    filename: &str,
+    permit: P,
+) -> ApiResult<Response> {
+    let (runtime, deadline) = zhijian_query::govern::runtime();
+    let written = runtime.spawn(async move {
+        let write = xlsx_file(df, &schema);
+        match deadline {
+            Some(d) => tokio::time::timeout(d, write).await.map_err(|_| {
+                zhijian_query::QueryError::Deadline {
+                    seconds: d.as_secs(),
+                }
+            })?,
+            None => write.await,
+        }
+    });
+    // Dropped (the client went away, or the request's deadline): the writing stops.
+    struct Abort(tokio::task::AbortHandle);
+    impl Drop for Abort {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _abort = Abort(written.abort_handle());
+    let file = written.await.map_err(|e| ApiError::Internal {
+        path: "xlsx".into(),
+        problem: e.to_string(),
+    })??;
+    let bytes = file.metadata().map(|m| m.len()).ok();
+    let reader = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let body = Body::from_stream(reader.map(move |chunk| {
+        let _slot = &permit;
+        chunk
+    }));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(Format::Xlsx.media_type()),
+    );
+    if let Some(n) = bytes {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}.xlsx\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// Writes the result as an XLSX workbook into an unnamed temporary file, rewound.
+async fn xlsx_file(
     df: DataFrame,
     schema: &zhijian_catalog::TableSchema,
-    filename: &str,
-) -> ApiResult<Response> {
+) -> Result<std::fs::File, ApiError> {
     use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook};
+    use std::io::Seek;
     let internal = |e: String| ApiError::Internal {
         path: "xlsx".into(),
         problem: e,
@@ -449,6 +508,14 @@ pub async fn xlsx_response(
         .iter()
         .map(|f| f.name().clone())
         .collect();
+    let dates: Vec<bool> = names
+        .iter()
+        .map(|n| {
+            schema
+                .field(n)
+                .is_some_and(|f| f.field_type == zhijian_catalog::FieldType::Date)
+        })
+        .collect();
     for (c, n) in names.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, n, &bold)
             .map_err(|e| internal(e.to_string()))?;
@@ -460,10 +527,8 @@ pub async fn xlsx_response(
         for row in zhijian_query::api::batch_to_json(&batch)? {
             r += 1;
             for (c, n) in names.iter().enumerate() {
+                let is_date = dates[c];
                 let c = c as u16;
-                let is_date = schema
-                    .field(n)
-                    .is_some_and(|f| f.field_type == zhijian_catalog::FieldType::Date);
                 let res = match row.get(n) {
                     None | Some(serde_json::Value::Null) => Ok(()),
                     Some(serde_json::Value::Number(x)) => ws
@@ -483,15 +548,14 @@ pub async fn xlsx_response(
             }
         }
     }
-    let bytes = wb.save_to_buffer().map_err(|e| internal(e.to_string()))?;
-    let mut response = Response::new(Body::from(bytes));
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(Format::Xlsx.media_type()),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}.xlsx\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    // Zipping is CPU and file work: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        let mut file = tempfile::tempfile().map_err(|e| internal(e.to_string()))?;
+        wb.save_to_writer(&mut file)
+            .map_err(|e| internal(e.to_string()))?;
+        file.rewind().map_err(|e| internal(e.to_string()))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))?
 }

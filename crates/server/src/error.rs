@@ -34,6 +34,24 @@ pub enum ApiError {
         /// What it takes.
         expected: String,
     },
+    /// The request body is larger than the server takes.
+    #[error("the request body is larger than {limit} bytes, the most this server takes")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request body did not arrive in time (a client sending it a byte at a time).
+    #[error("the request body did not arrive within {seconds} s")]
+    BodyTimeout {
+        /// The time allowed.
+        seconds: u64,
+    },
+    /// The request body could not be read (the client closed the connection, a bad chunk).
+    #[error("the request body could not be read: {problem}")]
+    BodyUnreadable {
+        /// What went wrong.
+        problem: String,
+    },
     /// The server could not read its own files.
     #[error("{path}: {problem}")]
     Internal {
@@ -73,6 +91,9 @@ pub struct ErrorDetail {
     /// Names close to an unknown table or column.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
+    /// Server errors only: the request's id (`x-request-id`), which the log's entry carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A position in SQL text.
@@ -166,18 +187,18 @@ impl ApiError {
                 QueryError::ResourcesExhausted { .. } => (
                     StatusCode::BAD_REQUEST,
                     "resources_exhausted",
-                    Some("sql".into()),
+                    None,
                     None,
                     Vec::new(),
                 ),
                 QueryError::Deadline { .. } => (
                     StatusCode::BAD_REQUEST,
                     "deadline_exceeded",
-                    Some("sql".into()),
+                    None,
                     None,
                     Vec::new(),
                 ),
-                QueryError::Busy => (
+                QueryError::Busy { .. } => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "busy",
                     None,
@@ -218,6 +239,27 @@ impl ApiError {
                 None,
                 vec![expected.clone()],
             ),
+            Self::BodyTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                None,
+                None,
+                vec![format!("at most {limit} bytes")],
+            ),
+            Self::BodyTimeout { .. } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                None,
+                None,
+                Vec::new(),
+            ),
+            Self::BodyUnreadable { .. } => (
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                None,
+                None,
+                Vec::new(),
+            ),
             Self::Internal { .. } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -238,9 +280,30 @@ impl ApiError {
         self.parts().1
     }
 
-    /// The JSON body.
+    /// The JSON body. A server error (5xx) says only its code, a plain sentence and the
+    /// request id: its detail (paths, the engine's text) goes to the log with that id.
     pub fn body(&self) -> ErrorBody {
-        let (_, code, parameter, value, allowed) = self.parts();
+        let (status, code, parameter, value, allowed) = self.parts();
+        if status.is_server_error() {
+            let message = match self {
+                Self::Query(QueryError::Busy { .. } | QueryError::NoSnapshot { .. }) => {
+                    self.to_string()
+                }
+                _ => "the server failed answering this request; quote its request_id when reporting it".into(),
+            };
+            return ErrorBody {
+                error: ErrorDetail {
+                    code: code.to_owned(),
+                    message,
+                    parameter: None,
+                    value: None,
+                    allowed: Vec::new(),
+                    position: None,
+                    suggestions: Vec::new(),
+                    request_id: request_id(),
+                },
+            };
+        }
         let (position, suggestions) = match self {
             Self::Query(QueryError::Invalid {
                 position,
@@ -261,16 +324,31 @@ impl ApiError {
                 allowed,
                 position,
                 suggestions,
+                request_id: None,
             },
         }
     }
 }
 
+tokio::task_local! {
+    /// The id of the request being answered (set by the server's outermost middleware).
+    pub static REQUEST_ID: String;
+}
+
+/// The id of the request this task answers, when known.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+        match self {
+            Self::Query(QueryError::Busy { .. }) => {}
+            _ if status.is_server_error() => {
+                tracing::error!(error = %self, request_id = request_id().unwrap_or_default(), "request failed");
+            }
+            _ => {}
         }
         let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| {
             json!({"error": {"code": "internal", "message": "error"}})
@@ -283,9 +361,13 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/json"),
         );
         if status == StatusCode::SERVICE_UNAVAILABLE {
+            let seconds = match &self {
+                Self::Query(QueryError::Busy { retry_after, .. }) => *retry_after,
+                _ => 5,
+            };
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

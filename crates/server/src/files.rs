@@ -171,11 +171,15 @@ pub async fn snapshots(State(app): State<Arc<AppState>>) -> ApiResult<Json<Snaps
 #[utoipa::path(get, path = "/api/v1/snapshots/{id}/changes", tag = "snapshots",
     params(("id" = String, Path, description = "Snapshot id"),
            ("since" = Option<String>, Query, description = "Earlier snapshot id (default: the one before)"),
+           ("resource" = Option<String>, Query, description = "Only this resource (what a `next` link pages)"),
+           ("added_after" = Option<String>, Query, description = "List added ids after this one (the last of the previous page)"),
+           ("removed_after" = Option<String>, Query, description = "List removed ids after this one (the last of the previous page)"),
            ("_limit" = Option<u32>, Query, minimum = 1, maximum = 100000, description = "Ids listed per resource and kind at most (default 1000); counts are always exact")),
-    responses((status = 200, description = "Per resource: added and removed counts and ids, with `truncated`", body = Changes),
-              (status = 400, description = "Bad parameter", body = ErrorBody),
-              (status = 404, description = "Unknown snapshot", body = ErrorBody),
-              (status = 410, description = "The snapshot (or `since`) is no longer retained; `allowed` names the oldest retained one", body = ErrorBody)))]
+    responses((status = 200, description = "Per resource: added and removed counts and ids, with `truncated` and the `next` page", body = Changes),
+              (status = 400, description = "Bad parameter, or a comparison over its deadline or memory", body = ErrorBody),
+              (status = 404, description = "Unknown snapshot or resource", body = ErrorBody),
+              (status = 410, description = "The snapshot (or `since`) is no longer retained; `allowed` names the oldest retained one", body = ErrorBody),
+              (status = 503, description = "Too many heavy requests; retry after Retry-After seconds", body = ErrorBody)))]
 pub async fn changes(
     State(app): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -183,8 +187,14 @@ pub async fn changes(
 ) -> ApiResult<Json<Changes>> {
     let root = app.warehouse.root();
     let new = read_manifest(root, &id)?;
-    let since = match params.iter().find(|(k, _)| k == "since") {
-        Some((_, s)) => Some(s.clone()),
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let since = match param("since") {
+        Some(s) => Some(s),
         None => {
             let h = history(root);
             h.iter()
@@ -193,13 +203,13 @@ pub async fn changes(
                 .map(|i| h[i].id.clone())
         }
     };
-    let limit = match params.iter().find(|(k, _)| k == "_limit") {
-        Some((_, v)) => match v.parse::<usize>() {
+    let limit = match param("_limit") {
+        Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=100_000).contains(&n) => n,
             _ => {
                 return Err(QueryError::BadParameter {
                     parameter: "_limit".into(),
-                    value: v.clone(),
+                    value: v,
                     problem: "expected a whole number from 1 to 100000".into(),
                     allowed: Vec::new(),
                 }
@@ -212,11 +222,23 @@ pub async fn changes(
         Some(s) => Some(read_manifest(root, s)?),
         None => None,
     };
+    let only = param("resource");
+    if let Some(r) = &only
+        && !new.resources.contains_key(r)
+        && !old.as_ref().is_some_and(|o| o.resources.contains_key(r))
+    {
+        return Err(QueryError::UnknownResource { id: r.clone() }.into());
+    }
+    let after = Cursors {
+        added: param("added_after"),
+        removed: param("removed_after"),
+    };
     let mut out = std::collections::BTreeMap::new();
     let ids: std::collections::BTreeSet<&String> = new
         .resources
         .keys()
         .chain(old.iter().flat_map(|o| o.resources.keys()))
+        .filter(|r| only.as_ref().is_none_or(|o| o == *r))
         .collect();
     for rid in ids {
         let a = old
@@ -224,65 +246,46 @@ pub async fn changes(
             .and_then(|o| o.resources.get(rid))
             .and_then(|r| r.files.first());
         let b = new.resources.get(rid).and_then(|r| r.files.first());
+        // Content-addressed files: the same hash is the same rows, at no cost.
         if a.map(|f| &f.sha256) == b.map(|f| &f.sha256) {
-            continue; // same bytes, same rows
+            continue;
         }
-        let ctx = SessionContext::new();
-        let diff = |side: &str, f: Option<&zhijian_query::warehouse::ManifestFile>| {
-            f.map(|f| (side.to_owned(), root.join(&f.path)))
-        };
-        let mut sides = Vec::new();
-        sides.extend(diff("a", a));
-        sides.extend(diff("b", b));
-        for (name, path) in &sides {
-            ctx.register_parquet(
-                name,
-                path.to_string_lossy().as_ref(),
-                ParquetReadOptions::default(),
-            )
-            .await
-            .map_err(ApiError::from_df)?;
-        }
-        let has_a = sides.iter().any(|(n, _)| n == "a");
-        let has_b = sides.iter().any(|(n, _)| n == "b");
-        let list = |sql: String| {
-            let ctx = ctx.clone();
-            async move {
-                let df = ctx.sql(&sql).await.map_err(ApiError::from_df)?;
-                let mut stream = df.execute_stream().await.map_err(ApiError::from_df)?;
-                let mut ids = Vec::new();
-                let mut total = 0u64;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(ApiError::from_df)?;
-                    total += batch.num_rows() as u64;
-                    for row in zhijian_query::api::batch_to_json(&batch)? {
-                        if ids.len() < limit
-                            && let Some(v) = row.get("record_id").and_then(Value::as_str)
-                        {
-                            ids.push(v.to_owned());
-                        }
-                    }
-                }
-                Ok::<_, ApiError>((total, ids))
+        let a = a.map(|f| root.join(&f.path));
+        let b = b.map(|f| root.join(&f.path));
+        let diff = diff_ids(a, b, limit, after.clone());
+        let (added, removed) = zhijian_query::govern::heavy(diff).await?;
+        let truncated = added.0 as usize > added.1.len() || removed.0 as usize > removed.1.len();
+        let next = truncated.then(|| {
+            let mut pairs: Vec<(String, String)> = vec![("resource".into(), rid.clone())];
+            if let Some(s) = &since {
+                pairs.push(("since".into(), s.clone()));
             }
-        };
-        let (added, removed) = match (has_a, has_b) {
-            (true, true) => (
-                list("SELECT record_id FROM b WHERE record_id NOT IN (SELECT record_id FROM a) ORDER BY record_id".into()).await?,
-                list("SELECT record_id FROM a WHERE record_id NOT IN (SELECT record_id FROM b) ORDER BY record_id".into()).await?,
-            ),
-            (false, true) => (list("SELECT record_id FROM b ORDER BY record_id".into()).await?, (0, Vec::new())),
-            (true, false) => ((0, Vec::new()), list("SELECT record_id FROM a ORDER BY record_id".into()).await?),
-            (false, false) => continue,
-        };
+            pairs.push(("_limit".into(), limit.to_string()));
+            // A list that is complete continues after its last id (nothing more).
+            for (name, list, before) in [
+                ("added_after", &added.1, &after.added),
+                ("removed_after", &removed.1, &after.removed),
+            ] {
+                if let Some(last) = list.last().or(before.as_ref()) {
+                    pairs.push((name.into(), last.clone()));
+                }
+            }
+            format!(
+                "{}/api/v1/snapshots/{}/changes?{}",
+                app.base_url,
+                crate::api::encode_component(&id),
+                crate::api::encode_query(&pairs)
+            )
+        });
         out.insert(
             rid.clone(),
             ResourceChanges {
-                truncated: added.0 as usize > added.1.len() || removed.0 as usize > removed.1.len(),
+                truncated,
                 added: added.0,
                 removed: removed.0,
                 added_ids: added.1,
                 removed_ids: removed.1,
+                next,
             },
         );
     }
@@ -291,4 +294,75 @@ pub async fn changes(
         since,
         resources: out,
     }))
+}
+
+/// Where each list of a `changes` page starts.
+#[derive(Debug, Clone, Default)]
+struct Cursors {
+    added: Option<String>,
+    removed: Option<String>,
+}
+
+/// Counts and ids (after the cursors, up to `limit`, in order) of the rows only in `b`
+/// (added) and only in `a` (removed). An anti-join by sort and merge, in the request's
+/// memory pool: both sides are sorted by record id (spilling to disk past the budget)
+/// instead of one side held in a hash table, so a diff of two large files stays in budget.
+async fn diff_ids(
+    a: Option<std::path::PathBuf>,
+    b: Option<std::path::PathBuf>,
+    limit: usize,
+    after: Cursors,
+) -> Result<((u64, Vec<String>), (u64, Vec<String>)), QueryError> {
+    let mut config = datafusion::prelude::SessionConfig::new();
+    config.options_mut().optimizer.prefer_hash_join = false;
+    let ctx = zhijian_query::govern::session(&SessionContext::new_with_config(config));
+    for (name, path) in [("a", &a), ("b", &b)] {
+        if let Some(path) = path {
+            ctx.register_parquet(
+                name,
+                path.to_string_lossy().as_ref(),
+                ParquetReadOptions::default(),
+            )
+            .await?;
+        }
+    }
+    let list = async |sql: &str, after: &Option<String>| {
+        let df = ctx.sql(sql).await?;
+        let mut stream = df.execute_stream().await?;
+        let mut ids = Vec::new();
+        let mut total = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            total += batch.num_rows() as u64;
+            if ids.len() >= limit {
+                continue;
+            }
+            for row in zhijian_query::api::batch_to_json(&batch)? {
+                if let Some(v) = row.get("record_id").and_then(Value::as_str)
+                    && after.as_deref().is_none_or(|a| v > a)
+                    && ids.len() < limit
+                {
+                    ids.push(v.to_owned());
+                }
+            }
+        }
+        Ok::<_, QueryError>((total, ids))
+    };
+    let only_in = |x: &str, y: &str| {
+        format!(
+            "SELECT record_id FROM {x} WHERE NOT EXISTS \
+             (SELECT 1 FROM {y} WHERE {y}.record_id = {x}.record_id) ORDER BY record_id"
+        )
+    };
+    let all = |x: &str| format!("SELECT record_id FROM {x} ORDER BY record_id");
+    let none = (0, Vec::new());
+    Ok(match (a.is_some(), b.is_some()) {
+        (true, true) => (
+            list(&only_in("b", "a"), &after.added).await?,
+            list(&only_in("a", "b"), &after.removed).await?,
+        ),
+        (false, true) => (list(&all("b"), &after.added).await?, none),
+        (true, false) => (none, list(&all("a"), &after.removed).await?),
+        (false, false) => (none.clone(), none),
+    })
 }

@@ -32,7 +32,6 @@ use axum::http::{HeaderName, Request, StatusCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -43,15 +42,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 use zhijian_catalog::Catalog;
+use zhijian_query::govern::{Class, Governor};
 use zhijian_query::{SnapshotView, Warehouse};
 
 pub use error::{ApiError, ApiResult};
-
-/// Concurrent streamed exports at most; more wait for a slot.
-const STREAM_SLOTS: usize = 8;
-/// Concurrent SQL queries at most; one more is answered 503 at once. With the per-query
-/// memory pool this bounds the memory SQL can take: 4 × 256 MiB.
-pub const SQL_SLOTS: usize = 4;
+pub use ops::{BODY_LIMIT, BODY_READ_TIMEOUT};
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -62,13 +57,11 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Absolute base URL for links (`http://127.0.0.1:8080`), no trailing slash.
     pub base_url: String,
-    /// Slots for streamed exports.
-    pub stream_slots: Arc<tokio::sync::Semaphore>,
+    /// Request classes, slots, deadlines and memory budgets (`zhijian_query::govern`).
+    pub governor: Arc<Governor>,
     /// Request counters for `/metrics`.
     pub metrics: ops::Metrics,
-    /// Slots for SQL queries.
-    pub sql_slots: Arc<tokio::sync::Semaphore>,
-    /// Limits of one SQL query.
+    /// Limits of one SQL query (its memory budget is the governor's SQL class budget).
     pub sql_limits: zhijian_query::sql::SqlLimits,
     /// Usage counts (nothing personal).
     pub usage: usage::Usage,
@@ -77,24 +70,32 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a warehouse.
+    /// State over a warehouse, governed under the default memory ceiling (half the
+    /// machine's memory); starts the governor's runtime.
     pub fn new(
         warehouse: impl Into<std::path::PathBuf>,
         catalog: Arc<Catalog>,
         base_url: &str,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
+        let governor = Governor::for_memory(zhijian_query::govern::default_memory_limit())?;
         let warehouse = warehouse.into();
-        Self {
+        Ok(Self {
             usage: usage::Usage::new(&warehouse),
             warehouse: Warehouse::new(warehouse, catalog.clone()),
             catalog,
             base_url: base_url.trim_end_matches('/').to_owned(),
-            stream_slots: Arc::new(tokio::sync::Semaphore::new(STREAM_SLOTS)),
             metrics: ops::Metrics::default(),
-            sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_SLOTS)),
-            sql_limits: zhijian_query::sql::SqlLimits::default(),
+            sql_limits: sql_limits(&governor),
+            governor,
             profiles: web::ProfileCache::default(),
-        }
+        })
+    }
+
+    /// The same state under another governor (`--memory-limit`); the SQL budget follows it.
+    pub fn with_governor(mut self, governor: Arc<Governor>) -> Self {
+        self.sql_limits = sql_limits(&governor);
+        self.governor = governor;
+        self
     }
 
     /// The same state with the snapshot index on or off (see `zhijian_query::accel`).
@@ -122,6 +123,14 @@ impl AppState {
     /// The URL of a download.
     pub fn download_url(&self, snapshot: &str, table: &str, ext: &str) -> String {
         format!("{}/downloads/{snapshot}/{table}.{ext}", self.base_url)
+    }
+}
+
+/// SQL limits whose memory budget is the governor's SQL class budget.
+fn sql_limits(governor: &Governor) -> zhijian_query::sql::SqlLimits {
+    zhijian_query::sql::SqlLimits {
+        memory_bytes: governor.config().class(Class::Sql).memory_bytes,
+        ..Default::default()
     }
 }
 
@@ -212,6 +221,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            ops::govern_requests,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             ops::count_requests,
         ))
         .with_state(state)
@@ -220,7 +233,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
-        .layer(RequestBodyLimitLayer::new(256 * 1024))
+        .layer(axum::middleware::from_fn(ops::read_body))
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use zhijian_query::govern::Class;
 use zhijian_query::sql::{SqlLimits, plan_public};
 use zhijian_query::{QueryError, SnapshotView};
 
@@ -91,21 +92,21 @@ where
     F: FnOnce(Planned, Reply<T>) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    let permit = app
-        .sql_slots
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| QueryError::Busy)?;
+    let permit = app.governor.try_admit(Class::Sql)?;
     let view = app.warehouse.snapshot(snapshot).await?;
     let limits: SqlLimits = app.sql_limits.clone();
     let seconds = limits.deadline.as_secs();
     let deadline = tokio::time::Instant::now() + limits.deadline;
+    let pool = app.governor.pool_of(limits.memory_bytes);
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, QueryError>>();
-    on_query_thread(permit, move || async move {
+    // A panic inside the engine ends the query's work without a reply; its message comes
+    // here, so that the caller answers with it (the query's fault: 400), not with a 500.
+    let (panicked, panic_text) = tokio::sync::oneshot::channel::<String>();
+    on_query_thread(permit, panicked, move || async move {
         let mut reply = Reply(tx);
         let tables = view.tables();
         let planned = tokio::select! {
-            planned = tokio::time::timeout_at(deadline, plan_public(&view.ctx, &tables, &sql, &limits)) => planned,
+            planned = tokio::time::timeout_at(deadline, plan_public(&view.ctx, &tables, &sql, &limits, pool)) => planned,
             // The caller is gone: stop.
             () = reply.closed() => return,
         };
@@ -132,9 +133,25 @@ where
     // Dropping `rx` at the deadline tells the query to stop.
     match tokio::time::timeout_at(deadline + Duration::from_millis(250), rx).await {
         Err(_) => Err(QueryError::Deadline { seconds }),
-        Ok(Err(_)) => Err(QueryError::Output(
-            "the query crashed the engine (a DataFusion panic); the server is fine".into(),
-        )),
+        Ok(Err(_)) => {
+            let text = tokio::time::timeout(Duration::from_secs(1), panic_text)
+                .await
+                .ok()
+                .and_then(Result::ok);
+            match text {
+                Some(text) => Err(QueryError::Invalid {
+                    message: format!(
+                        "the engine failed on this query (DataFusion panicked: {text}); \
+                         check the arguments it names"
+                    ),
+                    position: None,
+                    suggestions: Vec::new(),
+                }),
+                None => Err(QueryError::Output(
+                    "the query's thread ended without an answer".into(),
+                )),
+            }
+        }
         Ok(Ok(answer)) => answer,
     }
 }
@@ -265,9 +282,11 @@ pub async fn sql_post(
 /// work ends: a join or kernel that does not yield (docs/SECURITY.md) stalls only its own threads,
 /// the serving runtime keeps answering and its timer keeps the deadline; a query cancelled at
 /// its deadline keeps its slot until DataFusion reaches a yield point and really stops. A panic
-/// ends the thread (and drops whatever channel the work held), never the server.
+/// ends the work (and drops whatever channel it held), never the server; its message goes to
+/// `panicked`.
 pub(crate) fn on_query_thread<F, Fut>(
     permit: tokio::sync::OwnedSemaphorePermit,
+    panicked: tokio::sync::oneshot::Sender<String>,
     work: F,
 ) -> std::io::Result<()>
 where
@@ -283,8 +302,14 @@ where
         .name("zhijian-sql".into())
         .stack_size(16 * 1024 * 1024)
         .spawn(move || {
+            use futures::FutureExt;
             let slot = permit;
-            runtime.block_on(work());
+            let ran = runtime.block_on(std::panic::AssertUnwindSafe(work()).catch_unwind());
+            if let Err(payload) = ran {
+                let text = zhijian_query::govern::panic_text(payload.as_ref());
+                tracing::warn!(panic = text, "a query panicked inside the engine");
+                let _ = panicked.send(text);
+            }
             // Dropping the runtime waits for its workers to leave their current poll.
             drop(runtime);
             drop(slot);

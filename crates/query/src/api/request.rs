@@ -15,6 +15,9 @@ use crate::filter::{
 pub const MAX_PAGE: usize = 1000;
 /// Rows a JSON page holds by default.
 pub const DEFAULT_PAGE: usize = 100;
+/// Filters one request may hold: enough for any question (a list goes in one `__in`), and
+/// a bound on the expression DataFusion plans recursively.
+pub const MAX_FILTERS: usize = 64;
 
 /// How to count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +181,14 @@ impl RowsRequest {
                     return Err(bad(k, v, format!("unknown parameter `{k}`"), allowed));
                 }
                 continue;
+            }
+            if filters.len() == MAX_FILTERS {
+                return Err(bad(
+                    k,
+                    v,
+                    format!("at most {MAX_FILTERS} filters in one request"),
+                    Vec::new(),
+                ));
             }
             let f = parse_filter(schema, k, v)?;
             filters.push((f.field.clone(), f.op.clone(), v.clone()));

@@ -192,8 +192,8 @@ pub(super) async fn by_sql(
          LIMIT {limit} OFFSET {offset}"
     );
     let count_sql = format!("SELECT count(*) AS n FROM spot_checks{where_clause}");
-    let page = async { json_rows(view.ctx.sql(&page_sql).await?).await };
-    let count = async { json_rows(view.ctx.sql(&count_sql).await?).await };
+    let page = async { json_rows(view.session().sql(&page_sql).await?).await };
+    let count = async { json_rows(view.session().sql(&count_sql).await?).await };
     let facets = futures::future::join_all(SEARCH_FACETS.iter().map(|f| {
         let scoped = &scoped;
         async move {

@@ -186,7 +186,7 @@ async fn history_by_sql(
         sum(CASE WHEN publication_scope = 'full' THEN 1 ELSE 0 END) AS batches, \
         sum(CASE WHEN publication_scope = 'full' AND result = 'fail' THEN 1 ELSE 0 END) AS fails, \
         sum(CASE WHEN publication_scope = 'fail_only' AND result = 'fail' THEN 1 ELSE 0 END) AS fail_only_failures";
-    let q = |sql: String| async move { json_rows(view.ctx.sql(&sql).await?).await };
+    let q = |sql: String| async move { json_rows(view.session().sql(&sql).await?).await };
     let fields = RESULT_FIELDS
         .iter()
         .map(|f| crate::filter::ident(f))
