@@ -134,6 +134,12 @@ try:
     box = d.find_element(By.ID, "q")
     box.send_keys("电热")
     box.submit()
+    # Without JavaScript the form's GET is a navigation: wait for the results page, not the
+    # home page it leaves (whose producer links would be clicked next).
+    for _ in range(100):
+        if "/search?" in d.current_url and d.find_elements(By.ID, "result-count"):
+            break
+        time.sleep(0.1)
     nojs = {"results_rows": len(d.find_elements(By.CSS_SELECTOR, "section.rows tbody tr"))}
     d.find_elements(By.CSS_SELECTOR, "a.enterprise")[0].click()
     nojs["history_rows"] = len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr"))
