@@ -113,6 +113,50 @@ fn snapshots_are_listed_and_changes_add_up() {
         a["added_ids"].as_array().map(Vec::len),
         Some(added as usize)
     );
+    // Paged by `next` links, the same ids, each once, and the pages end.
+    let (mut paged_added, mut paged_removed) = (Vec::new(), Vec::new());
+    let mut next = Some(format!(
+        "/api/v1/snapshots/{second_id}/changes?resource=A1-02&_limit=7"
+    ));
+    let mut pages = 0;
+    while let Some(path) = next {
+        pages += 1;
+        assert!(
+            pages <= 1 + added.max(removed) as usize / 7 + 1,
+            "the next links do not end"
+        );
+        let page = s.json(&path);
+        let r = &page["resources"]["A1-02"];
+        assert_eq!(r["added"], added, "counts are whole on every page");
+        for (list, out) in [
+            ("added_ids", &mut paged_added),
+            ("removed_ids", &mut paged_removed),
+        ] {
+            out.extend(
+                r[list]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned)),
+            );
+        }
+        next = r["next"].as_str().map(|u| {
+            u.strip_prefix(&s.base())
+                .expect("on this server")
+                .to_owned()
+        });
+        assert_eq!(r["truncated"].as_bool(), Some(next.is_some()), "{r}");
+    }
+    let whole = |list: &str| -> Vec<String> {
+        a[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(paged_added, whole("added_ids"));
+    assert_eq!(paged_removed, whole("removed_ids"));
     // The ids really are new: each is found in the new snapshot and not in the old one.
     let id = a["added_ids"][0].as_str().expect("id");
     let now = s.json(&format!("/api/v1/resources/A1-02/rows?record_id={id}"));

@@ -304,13 +304,13 @@ pub struct ResourceChanges {
     pub added: u64,
     /// Rows removed.
     pub removed: u64,
-    /// Their record ids, in order, up to `_limit`.
+    /// Their record ids, in order, after `added_after`, up to `_limit`.
     pub added_ids: Vec<String>,
-    /// Their record ids, in order, up to `_limit`.
+    /// Their record ids, in order, after `removed_after`, up to `_limit`.
     pub removed_ids: Vec<String>,
-    /// Whether ids were left out.
+    /// Whether ids follow this page's (the `next` page lists them).
     pub truncated: bool,
-    /// The next page of this resource's ids, when ids were left out.
+    /// The next page of this resource's ids, while ids follow.
     pub next: Option<String>,
 }
 

@@ -254,7 +254,9 @@ pub async fn changes(
         let b = b.map(|f| root.join(&f.path));
         let diff = diff_ids(a, b, limit, after.clone());
         let (added, removed) = zhijian_query::govern::heavy(diff).await?;
-        let truncated = added.0 as usize > added.1.len() || removed.0 as usize > removed.1.len();
+        // More ids after this page's (not: more ids than this page holds, which stays true on
+        // every later page and made a `next` link that led to itself).
+        let truncated = added.more || removed.more;
         let next = truncated.then(|| {
             let mut pairs: Vec<(String, String)> = vec![("resource".into(), rid.clone())];
             if let Some(s) = &since {
@@ -263,8 +265,8 @@ pub async fn changes(
             pairs.push(("_limit".into(), limit.to_string()));
             // A list that is complete continues after its last id (nothing more).
             for (name, list, before) in [
-                ("added_after", &added.1, &after.added),
-                ("removed_after", &removed.1, &after.removed),
+                ("added_after", &added.ids, &after.added),
+                ("removed_after", &removed.ids, &after.removed),
             ] {
                 if let Some(last) = list.last().or(before.as_ref()) {
                     pairs.push((name.into(), last.clone()));
@@ -281,10 +283,10 @@ pub async fn changes(
             rid.clone(),
             ResourceChanges {
                 truncated,
-                added: added.0,
-                removed: removed.0,
-                added_ids: added.1,
-                removed_ids: removed.1,
+                added: added.total,
+                removed: removed.total,
+                added_ids: added.ids,
+                removed_ids: removed.ids,
                 next,
             },
         );
@@ -294,6 +296,15 @@ pub async fn changes(
         since,
         resources: out,
     }))
+}
+
+/// One list of a `changes` page: every id of its kind counted, this page's ids, and whether
+/// more follow them.
+#[derive(Debug, Default)]
+struct Side {
+    total: u64,
+    ids: Vec<String>,
+    more: bool,
 }
 
 /// Where each list of a `changes` page starts.
@@ -312,7 +323,7 @@ async fn diff_ids(
     b: Option<std::path::PathBuf>,
     limit: usize,
     after: Cursors,
-) -> Result<((u64, Vec<String>), (u64, Vec<String>)), QueryError> {
+) -> Result<(Side, Side), QueryError> {
     let mut config = datafusion::prelude::SessionConfig::new();
     config.options_mut().optimizer.prefer_hash_join = false;
     let ctx = zhijian_query::govern::session(&SessionContext::new_with_config(config));
@@ -331,22 +342,28 @@ async fn diff_ids(
         let mut stream = df.execute_stream().await?;
         let mut ids = Vec::new();
         let mut total = 0u64;
+        // Whether ids after this page's last one remain (the rows come in id order).
+        let mut more = false;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             total += batch.num_rows() as u64;
             if ids.len() >= limit {
+                more |= batch.num_rows() > 0;
                 continue;
             }
             for row in zhijian_query::api::batch_to_json(&batch)? {
                 if let Some(v) = row.get("record_id").and_then(Value::as_str)
                     && after.as_deref().is_none_or(|a| v > a)
-                    && ids.len() < limit
                 {
-                    ids.push(v.to_owned());
+                    if ids.len() < limit {
+                        ids.push(v.to_owned());
+                    } else {
+                        more = true;
+                    }
                 }
             }
         }
-        Ok::<_, QueryError>((total, ids))
+        Ok::<_, QueryError>(Side { total, ids, more })
     };
     let only_in = |x: &str, y: &str| {
         format!(
@@ -355,7 +372,7 @@ async fn diff_ids(
         )
     };
     let all = |x: &str| format!("SELECT record_id FROM {x} ORDER BY record_id");
-    let none = (0, Vec::new());
+    let none = Side::default();
     Ok(match (a.is_some(), b.is_some()) {
         (true, true) => (
             list(&only_in("b", "a"), &after.added).await?,
@@ -363,6 +380,6 @@ async fn diff_ids(
         ),
         (false, true) => (list(&all("b"), &after.added).await?, none),
         (true, false) => (none, list(&all("a"), &after.removed).await?),
-        (false, false) => (none.clone(), none),
+        (false, false) => (Side::default(), none),
     })
 }
