@@ -84,6 +84,35 @@ fn every_header_set_h1_to_h12_appears() {
 }
 
 #[test]
+fn html_pages_join_their_header_and_cells_with_spans() {
+    let c = corpus();
+    let pages: Vec<String> = attachments(&c.truth)
+        .into_iter()
+        .filter(|a| a["layout"] == "H12")
+        .filter_map(|a| {
+            let file = a["source_file"].as_str().unwrap_or_default().to_owned();
+            file.ends_with(".html")
+                .then(|| std::fs::read_to_string(c.raw.join(&file)).expect("a UTF-8 page"))
+        })
+        .collect();
+    assert!(!pages.is_empty(), "no two-row HTML page");
+    for page in &pages {
+        // 产品信息 over four named columns, the other headers over both rows.
+        assert!(page.contains("<td colspan=\"4\"><font>产品信息</font></td>"));
+        assert!(page.contains("<td rowspan=\"2\"><font>序号</font></td>"));
+        // The header ends in an empty cell past the last column.
+        assert!(page.contains("<font>备注</font></td><td>&nbsp;</td></tr>"));
+    }
+    // Equal cells of rows below each other are merged somewhere in the data too.
+    assert!(
+        pages.iter().any(|p| p
+            .split_once("<font>生产日期/批号</font>")
+            .is_some_and(|(_, rows)| rows.contains("rowspan="))),
+        "no data cell spans rows"
+    );
+}
+
+#[test]
 fn scale_is_the_number_of_spot_check_rows() {
     let c = corpus();
     let catalog = Catalog::builtin().expect("catalog");

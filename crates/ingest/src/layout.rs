@@ -60,6 +60,35 @@ pub struct Layout {
     pub classes: Vec<RowClass>,
 }
 
+impl Layout {
+    /// The columns a data row must have: up to the last one with a header. Empty cells past
+    /// it (`<td>&nbsp;</td>` ending a page's header or rows) name nothing, so a row may end
+    /// before them.
+    pub fn width(&self) -> usize {
+        self.columns
+            .iter()
+            .rposition(|c| !c.header.trim().is_empty())
+            .map_or(0, |i| i + 1)
+    }
+
+    /// A row's cells without the empty ones past the last named column: a row printed
+    /// twice is the same row whether or not one copy ends in an empty cell.
+    pub fn fitted<'c>(&self, cells: &'c [String]) -> &'c [String] {
+        let end = cells
+            .iter()
+            .rposition(|c| !c.trim().is_empty())
+            .map_or(0, |i| i + 1)
+            .max(self.width().min(cells.len()));
+        &cells[..end]
+    }
+
+    /// Whether a data row is shorter than [`Self::width`]: a lost cell shifts the rest under
+    /// the wrong columns.
+    pub fn misfits(&self, cells: &[String]) -> bool {
+        cells.len() < self.width()
+    }
+}
+
 /// Separators that combine several headers in one cell (`不合格项目║检验结果║标准值`).
 const COMBINED: [&str; 5] = ["║", "‖", "||", "︱", "|"];
 

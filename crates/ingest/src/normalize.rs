@@ -154,7 +154,7 @@ impl<'a> SpotChecks<'a> {
                     Outcome::NonData("section")
                 }
                 RowClass::Data => {
-                    if !seen.insert(row.cells.clone()) {
+                    if !seen.insert(layout.fitted(&row.cells).to_vec()) {
                         return Outcome::NonData("duplicate");
                     }
                     self.row(row, layout, section.as_deref())
@@ -165,10 +165,10 @@ impl<'a> SpotChecks<'a> {
     }
 
     fn row(&self, row: &RawRow, layout: &Layout, section: Option<&str>) -> Outcome {
-        let width = layout.columns.len();
+        let width = layout.width();
         // A row shorter than its header lost a cell: the cells after it sit under the wrong
         // columns, so nothing in it can be trusted.
-        if row.cells.len() < width {
+        if layout.misfits(&row.cells) {
             return Outcome::Rejected(Rejection {
                 reason: "ragged_row",
                 field: "row".into(),
@@ -663,7 +663,9 @@ impl<'a> Typed<'a> {
         rows.iter()
             .zip(&layout.classes)
             .map(|(row, class)| match class {
-                RowClass::Data if !seen.insert(row.cells.clone()) => Outcome::NonData("duplicate"),
+                RowClass::Data if !seen.insert(layout.fitted(&row.cells).to_vec()) => {
+                    Outcome::NonData("duplicate")
+                }
                 RowClass::Data => self.row(row, layout),
                 other => Outcome::NonData(other.name()),
             })
@@ -672,8 +674,8 @@ impl<'a> Typed<'a> {
 
     fn row(&self, row: &RawRow, layout: &Layout) -> Outcome {
         use zhijian_catalog::FieldType;
-        let width = layout.columns.len();
-        if row.cells.len() < width {
+        let width = layout.width();
+        if layout.misfits(&row.cells) {
             return Outcome::Rejected(Rejection {
                 reason: "ragged_row",
                 field: "row".into(),

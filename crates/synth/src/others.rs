@@ -114,6 +114,7 @@ pub fn table_attachment(
             name: name.to_owned(),
             width,
             rows,
+            ..Sheet::default()
         }],
     }
 }

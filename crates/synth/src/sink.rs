@@ -1,6 +1,7 @@
 //! Attachments: rows of cells written as CSV (any encoding), HTML, XLSX or JSON, each with its
 //! ground truth, numbered the way docs/DESIGN.md §4 counts `source_row`.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -90,6 +91,42 @@ pub struct Sheet {
     pub width: usize,
     /// The rows with their truth.
     pub rows: Vec<(Shape, Truth)>,
+    /// Cells an HTML page merges with `rowspan`/`colspan` (other formats write the grid).
+    pub merges: Vec<Merge>,
+    /// Rows an HTML page ends with one more, empty cell (`<td>&nbsp;</td>`), as pages
+    /// exported from word processors do.
+    pub padded: Vec<usize>,
+}
+
+/// A block of cells an HTML page writes as one `<td rowspan colspan>`. The rows' cells hold
+/// what a reader lays out on the grid again: the anchor's text, repeated below it in its
+/// column, empty to its right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    /// Row of the anchor cell (index into the sheet's rows).
+    pub row: usize,
+    /// Column of the anchor cell.
+    pub col: usize,
+    /// Rows covered, the anchor's included.
+    pub rows: usize,
+    /// Columns covered, the anchor's included.
+    pub cols: usize,
+}
+
+impl Sheet {
+    /// Where each merge starts and which cells it covers, for one pass over the rows.
+    fn merge_grid(&self) -> HashMap<(usize, usize), Option<Merge>> {
+        let mut grid = HashMap::new();
+        for m in &self.merges {
+            for row in m.row..m.row + m.rows {
+                for col in m.col..m.col + m.cols {
+                    grid.insert((row, col), None);
+                }
+            }
+            grid.insert((m.row, m.col), Some(*m));
+        }
+        grid
+    }
 }
 
 /// Character encodings of text attachments.
@@ -289,6 +326,8 @@ pub fn write(
             );
             for (t, sheet) in att.sheets.iter().enumerate() {
                 html.push_str("<table border=\"1\" cellspacing=\"0\" cellpadding=\"0\">\r\n");
+                let merges = sheet.merge_grid();
+                let padded: HashSet<usize> = sheet.padded.iter().copied().collect();
                 for (r, (shape, truth)) in sheet.rows.iter().enumerate() {
                     numbered.push((Some((t + 1).to_string()), r as u64 + 1, truth));
                     html.push_str("<tr>");
@@ -302,13 +341,30 @@ pub fn write(
                             );
                         }
                         Shape::Cells(cells) => {
-                            for c in cells {
+                            for (col, c) in cells.iter().enumerate() {
+                                let spans = match merges.get(&(r, col)) {
+                                    Some(None) => continue,
+                                    None => String::new(),
+                                    Some(Some(m)) => {
+                                        let mut a = String::new();
+                                        if m.rows > 1 {
+                                            let _ = write!(a, " rowspan=\"{}\"", m.rows);
+                                        }
+                                        if m.cols > 1 {
+                                            let _ = write!(a, " colspan=\"{}\"", m.cols);
+                                        }
+                                        a
+                                    }
+                                };
                                 let _ = write!(
                                     html,
-                                    "<td><font>{}</font></td>",
+                                    "<td{spans}><font>{}</font></td>",
                                     // A line break inside a cell is `<br>` on a page.
                                     escape(&c.as_text()).replace('\n', "<br>")
                                 );
+                            }
+                            if padded.contains(&r) {
+                                html.push_str("<td>&nbsp;</td>");
                             }
                         }
                     }

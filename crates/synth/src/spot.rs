@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::enterprise::{self, Enterprise, NamePrefix};
 use crate::rng::Rng;
-use crate::sink::{Cell, Shape, Sheet, Truth};
+use crate::sink::{Cell, Merge, Shape, Sheet, Truth};
 use crate::text::{self, Date};
 use crate::vocab::{PLACEHOLDERS, Product, Province, REMARK_FLAGS};
 

@@ -479,7 +479,9 @@ fn flat_table(
 }
 
 /// One table with a section row per product (Beijing H12): XLSX, or HTML with a two-row
-/// header and one row that lost its date cell.
+/// header joined by `rowspan`/`colspan`, runs of equal enterprise, name and result cells
+/// merged, an empty cell past the last column on the header and every third row, and one
+/// row that lost its date cell.
 fn sectioned(
     rng: &mut Rng,
     meta: &PubMeta,
@@ -523,6 +525,14 @@ fn sectioned(
             }
             t.push(rng, b, mess);
         }
+    }
+    if html {
+        t.merge_runs(&[
+            crate::spot::Col::Enterprise,
+            crate::spot::Col::Name,
+            crate::spot::Col::Result,
+        ]);
+        t.pad_html();
     }
     Attachment {
         file,

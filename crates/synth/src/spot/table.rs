@@ -45,7 +45,7 @@ impl<'a> Table<'a> {
             sheet: Sheet {
                 name: name.to_owned(),
                 width,
-                rows: Vec::new(),
+                ..Sheet::default()
             },
             serial: 0,
             section: None,
@@ -80,32 +80,117 @@ impl<'a> Table<'a> {
             .push((Shape::Cells(cells), Truth::NonData("header")));
     }
 
-    /// A two-row header (Beijing HTML): a grouping row over the product columns, then names.
+    /// A two-row header (Beijing HTML): `产品信息` over the product columns (a `colspan`), the
+    /// other headers spanning both rows (a `rowspan`). The cells are the grid a reader lays
+    /// the spans out to; `sheet.merges` says how the page writes them.
     pub fn two_row_header(&mut self) {
-        let group: Vec<Cell> = self
-            .layout
-            .cols
-            .iter()
-            .map(|(c, h)| match c {
-                Name | Brand | Model | Batch => Cell::text("产品信息"),
-                _ => Cell::text(*h),
-            })
-            .collect();
-        let names: Vec<Cell> = self
-            .layout
-            .cols
-            .iter()
-            .map(|(c, h)| match c {
-                Name | Brand | Model | Batch => Cell::text(*h),
-                _ => Cell::Empty,
-            })
-            .collect();
+        let product = |c: &Col| matches!(c, Name | Brand | Model | Batch);
+        let top = self.sheet.rows.len();
+        let cols = &self.layout.cols;
+        let mut group = Vec::with_capacity(cols.len());
+        let mut names = Vec::with_capacity(cols.len());
+        let mut merges = Vec::new();
+        let mut i = 0;
+        while i < cols.len() {
+            if product(&cols[i].0) {
+                let run = cols[i..].iter().take_while(|(c, _)| product(c)).count();
+                group.push(Cell::text("产品信息"));
+                group.extend((1..run).map(|_| Cell::Empty));
+                names.extend(cols[i..i + run].iter().map(|(_, h)| Cell::text(*h)));
+                merges.push(Merge {
+                    row: top,
+                    col: i,
+                    rows: 1,
+                    cols: run,
+                });
+                i += run;
+            } else {
+                group.push(Cell::text(cols[i].1));
+                names.push(Cell::text(cols[i].1));
+                merges.push(Merge {
+                    row: top,
+                    col: i,
+                    rows: 2,
+                    cols: 1,
+                });
+                i += 1;
+            }
+        }
+        self.sheet.merges.extend(merges);
         self.sheet
             .rows
             .push((Shape::Cells(group), Truth::NonData("header")));
         self.sheet
             .rows
             .push((Shape::Cells(names), Truth::NonData("header")));
+    }
+
+    /// Merges, in the given columns, runs of rows below each other that hold the same text
+    /// (one `<td rowspan>` on a page), as pages merge an enterprise's or a result's cells.
+    /// Runs stop at a row of another shape: a section, a blank or a ragged row.
+    pub fn merge_runs(&mut self, which: &[Col]) {
+        let width = self.sheet.width;
+        let rows = &self.sheet.rows;
+        // Data rows, rejected rows and repeated rows; not headers, sections or ragged rows.
+        let text = |r: usize, col: usize| match &rows[r] {
+            (Shape::Cells(cells), truth)
+                if cells.len() == width
+                    && !matches!(truth, Truth::NonData(k) if *k != "duplicate") =>
+            {
+                Some(cells[col].as_text()).filter(|t| !t.trim().is_empty())
+            }
+            _ => None,
+        };
+        let mut merges = Vec::new();
+        for (col, (c, _)) in self.layout.cols.iter().enumerate() {
+            if !which.contains(c) {
+                continue;
+            }
+            let mut r = 0;
+            while r < rows.len() {
+                let Some(first) = text(r, col) else {
+                    r += 1;
+                    continue;
+                };
+                let run = 1
+                    + (r + 1..rows.len())
+                        .take_while(|&k| text(k, col).as_ref() == Some(&first))
+                        .count();
+                if run > 1 {
+                    merges.push(Merge {
+                        row: r,
+                        col,
+                        rows: run,
+                        cols: 1,
+                    });
+                }
+                r += run;
+            }
+        }
+        self.sheet.merges.extend(merges);
+    }
+
+    /// Ends the header rows and every third full data row with an empty cell past the last
+    /// column (HTML only: `<td>&nbsp;</td>`), so the header is wider than most rows.
+    pub fn pad_html(&mut self) {
+        let mut data = 0;
+        for (r, (shape, truth)) in self.sheet.rows.iter().enumerate() {
+            // A ragged row stays short: one more cell would hide the one it lost.
+            if !matches!(shape, Shape::Cells(cells) if cells.len() == self.sheet.width) {
+                continue;
+            }
+            let pad = match truth {
+                Truth::NonData("header") => true,
+                Truth::NonData(_) => false,
+                _ => {
+                    data += 1;
+                    data % 3 == 0
+                }
+            };
+            if pad {
+                self.sheet.padded.push(r);
+            }
+        }
     }
 
     /// A product section row (`1、车用汽油清净剂`); the serial restarts below it.
