@@ -16,6 +16,13 @@
 6. With --roapi PATH (a peer: `pip install roapi`), ROAPI serves the same Parquet files and
    answers the ten requests' SQL over its HTTP SQL endpoint in the same run (ROAPI loads the
    tables into memory first; its load time and peak RSS are reported too).
+7. With --datasette PATH (a peer: `pip install datasette==0.65.1`), the same spot-check rows
+   are copied once into SQLite (`record_id` the primary key, indexes on the filtered and sorted
+   columns and on the default order; kept in --work), Datasette serves the file immutable, and
+   the ten requests are asked of it the way a Datasette user would: its row page, table pages
+   with filters, sorts, facets and counts, its streaming CSV, and its SQL endpoint where a
+   table page cannot say the request (stats, the keyset page, distinct count). wrk loads both
+   servers with 4 and 16 connections (requests/s and p99).
 
 Figures are ratios measured in the same run on the same machine (PERFORMANCE.md: medians move
 3-4x between runs on a shared machine).
@@ -24,6 +31,8 @@ import argparse, http.client, json, os, pathlib, shutil, statistics, subprocess,
 import time, urllib.parse
 
 import duckdb
+
+import datasette_peer
 
 SORT = ["product", "plan_year", "enterprise", "record_id"]
 
@@ -47,6 +56,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=18_080)
     ap.add_argument("--work")
     ap.add_argument("--roapi", help="a roapi executable: time the same SQL over its HTTP API")
+    ap.add_argument("--datasette", help="a datasette executable: time the same requests of it, "
+                    "over the same rows copied into SQLite")
     args = ap.parse_args()
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="zhijian-api-bench-"))
     raw, warehouse = work / "raw", work / "warehouse"
@@ -181,6 +192,29 @@ def main() -> None:
             if r.status != 200:
                 raise RuntimeError(f"roapi: {sql[:80]}: {r.status} {body[:300]!r}")
 
+    datasette = None
+    if args.datasette:
+        db = work / "datasette" / snapshot / f"{datasette_peer.DB_NAME}.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        report["datasette_sqlite"] = datasette_peer.build_sqlite(con, db)
+        datasette = datasette_peer.start(args.datasette, db, args.port + 5)
+        ds_conn = http.client.HTTPConnection("127.0.0.1", args.port + 5, timeout=600)
+        ds_paths = datasette_peer.paths(rid, product, cases[5][2], cases[4][2])
+
+        def ds_get(path: str) -> None:
+            for attempt in (1, 2):
+                try:
+                    ds_conn.request("GET", path)
+                    r = ds_conn.getresponse()
+                    body = r.read()
+                    break
+                except (http.client.RemoteDisconnected, ConnectionError) as e:
+                    ds_conn.close()
+                    if attempt == 2:
+                        raise RuntimeError(f"datasette {path}: {e!r}") from e
+            if r.status != 200:
+                raise RuntimeError(f"datasette {path}: {r.status} {body[:300]!r}")
+
     server = subprocess.Popen([args.zhijian, "serve", "--warehouse", warehouse, "--addr",
                                f"127.0.0.1:{args.port}"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env={**os.environ, "ZHIJIAN_LOG": "warn"})
@@ -222,7 +256,7 @@ def main() -> None:
 
         results = []
         for k, (name, path, sql) in enumerate(cases):
-            ours, theirs, peer = [], [], []
+            ours, theirs, peer, ds = [], [], [], []
             for i in range(args.repeat + 2):
                 t0 = time.perf_counter(); get(path); t = time.perf_counter() - t0
                 if i >= 2: ours.append(t)
@@ -232,12 +266,19 @@ def main() -> None:
                     t0 = time.perf_counter(); roapi_get(peer_sql[k], k == len(cases) - 1)
                     t = time.perf_counter() - t0
                     if i >= 2: peer.append(t)
+                if datasette:
+                    t0 = time.perf_counter(); ds_get(ds_paths[k]); t = time.perf_counter() - t0
+                    if i >= 2: ds.append(t)
             o, d = statistics.median(ours), statistics.median(theirs)
             row = {"request": name, "zhijian_http_ms": round(o * 1000, 2),
                    "duckdb_ms": round(d * 1000, 2), "ratio": round(o / d, 2)}
             if peer:
                 p = statistics.median(peer)
                 row.update({"roapi_http_ms": round(p * 1000, 2), "ratio_to_roapi": round(o / p, 2)})
+            if ds:
+                p = statistics.median(ds)
+                row.update({"datasette_http_ms": round(p * 1000, 2),
+                            "ratio_to_datasette": round(o / p, 2)})
             results.append(row)
         report["requests"] = results
         if roapi:
@@ -309,13 +350,21 @@ def main() -> None:
                             "p50_ms_all": round(statistics.median([t["p50_ms"] for t in timing]), 1)}
 
         if shutil.which("wrk"):
-            loads = {}
-            for name, path in (("point lookup", cases[0][1]), ("filter + sort page", cases[1][1])):
-                r = subprocess.run(["wrk", "-t2", "-c4", "-d10s", f"http://127.0.0.1:{args.port}{path}"],
-                                   capture_output=True, text=True)
-                line = [l for l in r.stdout.splitlines() if l.startswith("Requests/sec")]
-                loads[name] = float(line[0].split()[-1]) if line else r.stdout
-            report["requests_per_s_wrk_4_connections"] = loads
+            # Throughput with 4 and 16 connections: ours, and Datasette's on the same rows.
+            loads = []
+            for k, name in ((0, "point lookup"), (1, "filter + sort page")):
+                for c in (4, 16):
+                    row = {"request": name, "connections": c,
+                           "zhijian": datasette_peer.wrk(f"http://127.0.0.1:{args.port}{cases[k][1]}", c)}
+                    if datasette:
+                        row["datasette"] = datasette_peer.wrk(
+                            f"http://127.0.0.1:{args.port + 5}{ds_paths[k]}", c)
+                        mine, theirs = row["zhijian"], row["datasette"]
+                        if mine.get("requests_per_s") and theirs.get("requests_per_s"):
+                            row["throughput_vs_datasette"] = round(
+                                mine["requests_per_s"] / theirs["requests_per_s"], 2)
+                    loads.append(row)
+            report["wrk"] = loads
         status = pathlib.Path(f"/proc/{server.pid}/status").read_text()
         hwm = [l for l in status.splitlines() if l.startswith("VmHWM")]
         report["server_peak_rss_mib"] = int(hwm[0].split()[1]) // 1024 if hwm else None
@@ -326,6 +375,13 @@ def main() -> None:
         if roapi:
             roapi.terminate()
             roapi.wait()
+        if datasette:
+            status = pathlib.Path(f"/proc/{datasette.pid}/status")
+            if status.exists():
+                hwm = [l for l in status.read_text().splitlines() if l.startswith("VmHWM")]
+                report["datasette_peak_rss_mib"] = int(hwm[0].split()[1]) // 1024 if hwm else None
+            datasette.terminate()
+            datasette.wait()
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2, ensure_ascii=False))
