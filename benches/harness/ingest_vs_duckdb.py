@@ -2,6 +2,7 @@
 """Ingest throughput, side by side with DuckDB, on the same UTF-8 CSV files in the same run.
 
     benches/harness/ingest_vs_duckdb.py --zhijian target/release/zhijian [--scale 1000000]
+        [--raw DIR]   # the CSV files of a corpus already written, instead of a new one
 
 1. `zhijian synth` writes a corpus; every attachment that is not a strict-UTF-8 CSV is removed,
    so both engines read exactly the same files (the rows they hold are counted).
@@ -33,14 +34,25 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--raw", help="take the CSV files of this corpus (written by `zhijian synth`) "
+                    "instead of writing one; it is copied, never changed")
     ap.add_argument("--memory", type=int, default=None,
                     help="zhijian ingest --memory (MiB); its default when not given")
     args = ap.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="zhijian-ingest-bench-"))
     try:
         raw = work / "raw"
-        subprocess.run([args.zhijian, "synth", "--out", raw, "--scale", str(args.scale),
-                        "--seed", str(args.seed)], check=True, stdout=subprocess.DEVNULL)
+        if args.raw:
+            # Only what the bench keeps: every publication.toml and every .csv attachment.
+            source = pathlib.Path(args.raw)
+            for p in sorted(source.rglob("*")):
+                if p.is_file() and (p.name == "publication.toml" or p.suffix.lower() == ".csv"):
+                    dest = raw / p.relative_to(source)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(p, dest)
+        else:
+            subprocess.run([args.zhijian, "synth", "--out", raw, "--scale", str(args.scale),
+                            "--seed", str(args.seed)], check=True, stdout=subprocess.DEVNULL)
         files = []
         for p in sorted(raw.rglob("*")):
             if not p.is_file() or p.name == "publication.toml":
