@@ -11,8 +11,9 @@
    their SQL equivalents in DuckDB; medians and the ratio ours/DuckDB are printed.
 4. The named queries of `queries/` run through `/api/v1/queries/{name}` and, with the same
    SQL text and parameters, in DuckDB (DataFusion-only function names translated).
-5. wrk (when installed) loads the server with a point lookup and a filtered page, 4 connections
-   for 10 s on loopback; the server's peak RSS is read from /proc.
+5. wrk (when installed) loads the server with a point lookup and a filtered page, 4 and 16
+   connections for 10 s each on loopback (requests/s, p50, p99); the server's peak RSS is read
+   from /proc.
 6. With --roapi PATH (a peer: `pip install roapi`), ROAPI serves the same Parquet files and
    answers the ten requests' SQL over its HTTP SQL endpoint in the same run (ROAPI loads the
    tables into memory first; its load time and peak RSS are reported too).
