@@ -270,3 +270,60 @@ fn a_streamed_and_spilled_parquet_file_is_the_file_of_a_whole_resource_sort() {
     }
     assert_eq!(compared, catalog.resources.len());
 }
+
+/// Every spot-check resource's Parquet file has a row store beside it holding the same rows
+/// in the same order, block by block; no other resource has one. Collection keeps the row
+/// stores of a retained snapshot and removes those of a collected one.
+#[test]
+fn row_stores_repeat_the_spot_check_parquet_files_and_go_with_them() {
+    use datafusion::arrow::compute::concat_batches;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use zhijian_catalog::rowstore::{self, RowStore};
+
+    let c = corpus();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let warehouse = dir.path().join("w");
+    let published = ingest(&c.raw, &warehouse, DEFAULT_MEMORY);
+    let mut stores = 0;
+    for (id, entry) in &published.manifest.resources {
+        for file in &entry.files {
+            let parquet = warehouse.join(&file.path);
+            let store = rowstore::path_for(&parquet).expect("a data/ file");
+            if entry.schema != zhijian_catalog::SPOT_CHECK_SCHEMA {
+                assert!(
+                    !store.exists(),
+                    "{id}: a row store for a {} table",
+                    entry.schema
+                );
+                continue;
+            }
+            let reader = ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(&parquet).expect("parquet"),
+            )
+            .expect("reader");
+            let schema = reader.schema().clone();
+            let batches: Vec<_> = reader
+                .build()
+                .expect("reader")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            let expected = concat_batches(&schema, &batches).expect("concat");
+            let store = RowStore::open(&store, schema.clone(), file.rows)
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
+            let blocks: Vec<_> = (0..file.rows.div_ceil(u64::from(store.block_rows())))
+                .map(|b| {
+                    store
+                        .block(b as usize, None)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect();
+            let got = concat_batches(&schema, &blocks).expect("concat");
+            assert_eq!(
+                got, expected,
+                "{id}: the row store holds the Parquet file's rows"
+            );
+            stores += 1;
+        }
+    }
+    assert!(stores >= 10, "{stores} row stores");
+}

@@ -349,6 +349,34 @@ fn gc_keeps_what_retained_snapshots_need_and_collected_snapshots_answer_410() {
             "{d} is not the current snapshot's and was kept"
         );
     }
+    // Row stores live and go with the Parquet files they repeat: A1-02 changed, so a
+    // collected snapshot's A1-02 row store went, and every current one stayed.
+    let rows: Vec<String> = std::fs::read_dir(warehouse.join("rows"))
+        .expect("rows")
+        .filter_map(Result::ok)
+        .map(|e| format!("rows/{}", e.file_name().to_string_lossy()))
+        .collect();
+    let current_rows: Vec<String> = current
+        .iter()
+        .filter_map(|f| zhijian_catalog::rowstore::rel_for(f))
+        .filter(|r| warehouse.join(r).exists())
+        .collect();
+    assert!(
+        !current_rows.is_empty(),
+        "the spot-check resources have row stores"
+    );
+    let mut sorted = rows.clone();
+    sorted.sort();
+    let mut expected = current_rows.clone();
+    expected.sort();
+    assert_eq!(
+        sorted, expected,
+        "the row stores left are the current snapshot's"
+    );
+    assert!(
+        done.files.iter().any(|f| f.path.starts_with("rows/")),
+        "a collected snapshot's row store was deleted"
+    );
 
     let addr = start(&warehouse);
     let r = http(

@@ -6,6 +6,8 @@
 //! <warehouse>/snapshots/<id>.json            its manifest ([`Manifest`])
 //! <warehouse>/snapshots/history.ndjson       when each snapshot became current ([`HistoryEntry`])
 //! <warehouse>/data/<sha256>.parquet          one file per resource, shared between snapshots
+//! <warehouse>/rows/<sha256>.zjrows           a spot-check file's rows again in small blocks,
+//!                                            for reads by position ([`crate::rowstore`])
 //! <warehouse>/downloads/<sha256>.<ext>       whole-resource CSV and XLSX downloads
 //! <warehouse>/rejects/<sha256>.ndjson        rejected rows of a resource, with reasons
 //! <warehouse>/snapshots/<id>.builds.json     the build each resource came from (for gc)

@@ -16,13 +16,18 @@
 //! It also holds the GB/T 2260 divisions ([`places`]): the ingester resolves producers'
 //! provinces with them and the search reads places in a question (`广东`, `深圳`).
 //!
-//! It does not read data, write files or know about HTTP.
+//! It also holds the row store's file format ([`rowstore`]): a spot-check Parquet file's rows
+//! again in small compressed blocks for reads by position, written by the ingester and read
+//! by the query side; the one place of this crate that reads and writes data.
+//!
+//! It does not know about HTTP.
 
 mod catalog;
 mod error;
 pub mod export;
 pub mod layout;
 pub mod places;
+pub mod rowstore;
 pub mod schema;
 pub mod thesaurus;
 

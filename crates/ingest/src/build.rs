@@ -275,6 +275,23 @@ pub(crate) struct Input<'a> {
     pub sources: Vec<Source>,
 }
 
+/// Moves a row store from the temporary area to the address of the Parquet file it repeats
+/// (`rows/<sha256>.zjrows` beside `data/<sha256>.parquet`), where an earlier ingest may
+/// already have put the same rows.
+fn place_row_store(warehouse: &Path, tmp: &Path, parquet: &str) -> Result<()> {
+    let Some(rel) = zhijian_catalog::rowstore::rel_for(parquet) else {
+        return std::fs::remove_file(tmp).map_err(io(tmp));
+    };
+    let path = warehouse.join(rel);
+    let dir = path.parent().unwrap_or(warehouse);
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    if path.exists() {
+        return std::fs::remove_file(tmp).map_err(io(tmp));
+    }
+    std::fs::rename(tmp, &path).map_err(io(&path))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
 /// Sorts a resource's rows and writes its Parquet file, downloads and rejects into the
 /// warehouse: its manifest entry.
 fn write_resource(
@@ -312,6 +329,7 @@ fn write_resource(
             schema,
             arrow,
             title: &resource.title_zh,
+            schema_name: &resource.schema,
         },
         &sort,
         &distinct,
@@ -331,6 +349,9 @@ fn write_resource(
     }
     let rows = written.rows;
     let file = written.parquet.place(warehouse, "data", "parquet", rows)?;
+    if let Some(store) = written.row_store {
+        place_row_store(warehouse, &store, &file.path)?;
+    }
     let mut downloads = BTreeMap::new();
     downloads.insert(
         "csv".to_owned(),

@@ -5,9 +5,10 @@
 //! `keep_days`; and, whatever the policy, a snapshot that was current less than `grace` ago
 //! (a server may still be answering from it). A kept snapshot keeps its manifest, its Parquet
 //! files, downloads and rejects, and the builds and parts it was made from (so the next
-//! incremental ingest still finds them). Everything else in `data/`, `downloads/`, `rejects/`,
-//! `builds/`, `parts/` and `snapshots/` goes, except files younger than `grace`, and so does
-//! the temporary area a killed ingest left. The history keeps its lines: a collected snapshot
+//! incremental ingest still finds them), and the row stores of its Parquet files. Everything
+//! else in `data/`, `rows/`, `downloads/`, `rejects/`, `builds/`, `parts/` and `snapshots/`
+//! goes, except files younger than `grace`, and so does the temporary area a killed ingest
+//! left. The history keeps its lines: a collected snapshot
 //! is one the history names and whose manifest is gone (the server answers 410 for it).
 //!
 //! Collection holds the warehouse's lock, so it never runs beside an ingest.
@@ -161,7 +162,11 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
         needed.insert(snapshots(&format!("{id}.json")));
         needed.insert(snapshots(&format!("{id}.builds.json")));
         for entry in manifest.resources.values() {
-            needed.extend(build::entry_files(entry).map(|f| f.path.clone()));
+            for f in build::entry_files(entry) {
+                needed.insert(f.path.clone());
+                // The row store repeating a Parquet file lives and goes with it.
+                needed.extend(zhijian_catalog::rowstore::rel_for(&f.path));
+            }
         }
         let builds: BTreeMap<String, String> = snapshot::builds_of(warehouse, id);
         for key in builds.values() {
@@ -183,6 +188,7 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
     let mut candidates = Vec::new();
     for dir in [
         "data",
+        zhijian_catalog::rowstore::ROWS_DIR,
         "downloads",
         "rejects",
         BUILDS_DIR,

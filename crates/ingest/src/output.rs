@@ -15,8 +15,8 @@ use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
+use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
@@ -25,6 +25,7 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use zhijian_catalog::rowstore::RowStoreWriter;
 use zhijian_catalog::{FieldType, TableSchema};
 
 use crate::error::{IngestError, Result, io};
@@ -242,6 +243,8 @@ struct ParquetSide {
     /// Rows of the row group being gathered.
     group: Vec<RecordBatch>,
     group_rows: usize,
+    /// Where the row store is written while the file is verified (spot-check resources).
+    row_store: Option<PathBuf>,
 }
 
 impl ParquetSide {
@@ -282,7 +285,7 @@ impl ParquetSide {
     /// Closes the file, then decodes it and checks that it holds the rows written (their
     /// number and a checksum of every decoded column), not only its footer: the Rust writer
     /// has no page checksums.
-    fn finish(mut self) -> Result<(Staged, u64)> {
+    fn finish(mut self) -> Result<(Staged, Option<PathBuf>, u64)> {
         self.flush_groups(true)?;
         let file = self
             .parquet
@@ -297,7 +300,7 @@ impl ParquetSide {
             resource: self.id.clone(),
             problem,
         };
-        let (rows_back, read) = decode_checksum(&self.path, &self.arrow)
+        let (rows_back, read) = decode_checksum(&self.path, &self.arrow, self.row_store.as_deref())
             .map_err(|e| fail(format!("the written Parquet file does not decode: {e}")))?;
         if rows_back != rows || read != written {
             return Err(fail(format!(
@@ -309,7 +312,7 @@ impl ParquetSide {
                 }
             )));
         }
-        Ok((staged, rows))
+        Ok((staged, self.row_store, rows))
     }
 }
 
@@ -318,7 +321,7 @@ pub(crate) struct ResourceWriter<'a> {
     id: &'a str,
     schema: &'a TableSchema,
     parquet: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
-    parquet_thread: std::thread::JoinHandle<Result<(Staged, u64)>>,
+    parquet_thread: std::thread::JoinHandle<Result<(Staged, Option<PathBuf>, u64)>>,
     csv: csv::Writer<HashingFile>,
     xlsx: Option<rust_xlsxwriter::Workbook>,
     xlsx_path: PathBuf,
@@ -330,6 +333,8 @@ pub(crate) struct ResourceWriter<'a> {
 pub(crate) struct Written {
     /// The Parquet file.
     pub(crate) parquet: Staged,
+    /// Its row store (spot-check resources), in the temporary area.
+    pub(crate) row_store: Option<PathBuf>,
     /// The CSV download.
     pub(crate) csv: Staged,
     /// The XLSX download, when the rows fit one sheet.
@@ -348,6 +353,8 @@ pub(crate) struct Target<'a> {
     pub(crate) arrow: SchemaRef,
     /// Its title, for the XLSX workbook.
     pub(crate) title: &'a str,
+    /// The name of its Table Schema (spot-check resources get a row store).
+    pub(crate) schema_name: &'a str,
 }
 
 impl<'a> ResourceWriter<'a> {
@@ -365,6 +372,7 @@ impl<'a> ResourceWriter<'a> {
             schema,
             arrow,
             title,
+            schema_name,
         } = target;
         let fail = |e: String| IngestError::Publish {
             resource: id.to_owned(),
@@ -405,6 +413,8 @@ impl<'a> ResourceWriter<'a> {
             parquet,
             path,
             checksum: Checksum::new(&arrow).map_err(|e| fail(e.to_string()))?,
+            row_store: (schema_name == zhijian_catalog::SPOT_CHECK_SCHEMA)
+                .then(|| tmp.join(format!("{id}.{}", zhijian_catalog::rowstore::EXTENSION))),
             arrow,
             group: Vec::new(),
             group_rows: 0,
@@ -528,12 +538,13 @@ impl<'a> ResourceWriter<'a> {
             }
             None => None,
         };
-        let (parquet, rows) = self
+        let (parquet, row_store, rows) = self
             .parquet_thread
             .join()
             .map_err(|_| fail("the Parquet writer panicked".into()))??;
         Ok(Written {
             parquet,
+            row_store,
             csv,
             xlsx,
             rows,
@@ -541,8 +552,13 @@ impl<'a> ResourceWriter<'a> {
     }
 }
 
-/// The number of rows of a Parquet file and the [`Checksum`] of their decoded values.
-fn decode_checksum(path: &Path, schema: &SchemaRef) -> std::result::Result<(u64, String), String> {
+/// The number of rows of a Parquet file and the [`Checksum`] of their decoded values; the
+/// decoded rows are also written as a row store at `row_store` when given.
+fn decode_checksum(
+    path: &Path,
+    schema: &SchemaRef,
+    row_store: Option<&Path>,
+) -> std::result::Result<(u64, String), String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| e.to_string())?
@@ -550,9 +566,27 @@ fn decode_checksum(path: &Path, schema: &SchemaRef) -> std::result::Result<(u64,
         .build()
         .map_err(|e| e.to_string())?;
     let mut sum = Checksum::new(schema).map_err(|e| e.to_string())?;
+    let mut store = match row_store {
+        Some(at) => {
+            let file = File::create(at).map_err(|e| format!("{}: {e}", at.display()))?;
+            let out = BufWriter::with_capacity(1 << 20, file);
+            Some(RowStoreWriter::new(out, at, reader.schema()).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
     for batch in reader {
-        sum.add(&batch.map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
+        let batch = batch.map_err(|e| e.to_string())?;
+        sum.add(&batch).map_err(|e| e.to_string())?;
+        if let Some(w) = store.as_mut() {
+            w.write(&batch).map_err(|e| e.to_string())?;
+        }
+    }
+    if let (Some(w), Some(at)) = (store, row_store) {
+        let (out, _) = w.finish().map_err(|e| e.to_string())?;
+        out.into_inner()
+            .map_err(|e| e.to_string())?
+            .sync_all()
+            .map_err(|e| format!("{}: {e}", at.display()))?;
     }
     Ok(sum.finish())
 }

@@ -603,6 +603,7 @@ impl Indexes {
             enterprises = built.search.enterprise_count(),
             ms = built.build_ms,
             bytes = ?built.search.memory(),
+            row_stores = ?built.search.spot_rows().stores(),
             "search index built"
         );
         Ok(Arc::new(built))

@@ -23,6 +23,8 @@ use datafusion::parquet::file::metadata::PageIndexPolicy;
 
 use std::sync::Arc;
 
+use zhijian_catalog::rowstore::{self, RowStore};
+
 use crate::error::{QueryError, Result};
 
 /// Threads decoding the files of an ordered read.
@@ -115,6 +117,10 @@ struct SpotFile {
     view_meta: ArrowReaderMetadata,
     /// The same file read with text as binary views (see [`bytes_meta`]).
     bytes_meta: ArrowReaderMetadata,
+    /// Its rows again in small blocks, when the ingester wrote them
+    /// ([`zhijian_catalog::rowstore`]): reads by position decode one block, not a page of
+    /// every column.
+    store: Option<RowStore>,
 }
 
 /// `schema` with text (also the items of lists) as `text` (string or binary views).
@@ -283,6 +289,7 @@ impl SpotRows {
                 at = at.saturating_add(rows);
             }
             total += rows;
+            let store = Self::open_store(path, &meta, rows);
             files.push(SpotFile {
                 table: table.clone(),
                 path: path.clone(),
@@ -291,6 +298,7 @@ impl SpotRows {
                 meta,
                 view_meta,
                 bytes_meta,
+                store,
             });
         }
         let total = u32::try_from(total)
@@ -300,6 +308,28 @@ impl SpotRows {
             groups,
             total,
         })
+    }
+
+    /// The row store of the Parquet file at `path`, if the ingester wrote one that matches
+    /// the file (one that does not is logged and left unused: the Parquet file answers).
+    fn open_store(path: &Path, meta: &ArrowReaderMetadata, rows: u64) -> Option<RowStore> {
+        let at = rowstore::path_for(path)?;
+        if !at.exists() {
+            return None;
+        }
+        match RowStore::open(&at, meta.schema().clone(), rows) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::warn!(error = %e, "row store not used; rows are read from the Parquet file");
+                None
+            }
+        }
+    }
+
+    /// How many files have a row store, of how many.
+    pub fn stores(&self) -> (usize, usize) {
+        let with = self.files.iter().filter(|f| f.store.is_some()).count();
+        (with, self.files.len())
     }
 
     /// Rows in all files.
@@ -432,6 +462,11 @@ impl SpotRows {
             if lo == hi {
                 continue;
             }
+            if let Some(store) = &file.store {
+                Self::fetch_blocks(file, store, &sorted[lo..hi], columns, &mut batches)?;
+                read.extend_from_slice(&sorted[lo..hi]);
+                continue;
+            }
             let mut selectors = Vec::new();
             let mut next = 0usize;
             for &p in &sorted[lo..hi] {
@@ -473,6 +508,50 @@ impl SpotRows {
             .project(&indices)
             .map(Some)
             .map_err(|e| QueryError::Output(e.to_string()))
+    }
+
+    /// The rows at `positions` (rising, all in `file`) from its row store, `columns` in file
+    /// order: one block decoded per block touched, as the Parquet read gives them.
+    fn fetch_blocks(
+        file: &SpotFile,
+        store: &RowStore,
+        positions: &[u32],
+        columns: &[&str],
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<()> {
+        let schema = file.meta.schema();
+        let mut projection = Vec::with_capacity(columns.len());
+        for c in columns {
+            let i = schema
+                .index_of(c)
+                .map_err(|_| unreadable(&file.path, format!("no column `{c}`")))?;
+            projection.push(i);
+        }
+        projection.sort_unstable();
+        projection.dedup();
+        let per_block = store.block_rows();
+        let mut at = 0;
+        while at < positions.len() {
+            let block = (positions[at] - file.start) / per_block;
+            let first = block * per_block;
+            let end = positions[at..]
+                .iter()
+                .position(|&p| (p - file.start) / per_block != block)
+                .map_or(positions.len(), |n| at + n);
+            let rows = store
+                .block(block as usize, Some(&projection))
+                .map_err(|e| unreadable(&e.path, e.problem))?;
+            let within: Vec<u32> = positions[at..end]
+                .iter()
+                .map(|&p| p - file.start - first)
+                .collect();
+            out.push(
+                take_record_batch(&rows, &UInt32Array::from(within))
+                    .map_err(|e| QueryError::Output(e.to_string()))?,
+            );
+            at = end;
+        }
+        Ok(())
     }
 }
 
