@@ -551,7 +551,8 @@ pub async fn serve_flight(
     tonic::transport::Server::builder()
         .add_service(FlightServiceServer::new(FlightSql::new(state)))
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
+            // Results stream in many messages: no Nagle delay between them.
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown,
         )
         .await

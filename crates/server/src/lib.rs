@@ -309,6 +309,11 @@ async fn accept_loop(
             },
             () = &mut shutdown => break,
         };
+        // Streamed answers go out in several writes: with Nagle's algorithm on, each write
+        // after the first waits for the client's delayed ACK (40 ms on Linux).
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let service = TowerToHyperService::new(router.clone());
         let mut closing = closing.clone();
         tokio::spawn(async move {
