@@ -8,8 +8,8 @@
 //! incremental ingest still finds them), and the row stores of its Parquet files. Everything
 //! else in `data/`, `rows/`, `downloads/`, `rejects/`, `builds/`, `parts/` and `snapshots/`
 //! goes, except files younger than `grace`, and so does the temporary area a killed ingest
-//! left. The history keeps its lines: a collected snapshot
-//! is one the history names and whose manifest is gone (the server answers 410 for it).
+//! left. The history keeps its lines: a collected snapshot is one the history names and whose
+//! manifest is gone (the server answers 410 for it).
 //!
 //! Collection holds the warehouse's lock, so it never runs beside an ingest.
 
