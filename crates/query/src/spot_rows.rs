@@ -649,6 +649,59 @@ mod tests {
         (out, calls)
     }
 
+    /// A read by position answers the same rows from the files' row stores as from their
+    /// Parquet pages: across files, out of order, repeated, with the columns asked for.
+    #[test]
+    fn fetch_reads_the_row_store_and_the_parquet_file_alike() {
+        use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use zhijian_catalog::rowstore::RowStoreWriter;
+
+        let dir =
+            std::env::temp_dir().join(format!("zhijian-spot-rows-{}-store", std::process::id()));
+        let paths = files(&dir.join("data"));
+        let rows_dir = dir.join("rows");
+        std::fs::create_dir_all(&rows_dir).unwrap_or_else(|e| panic!("{e}"));
+        for (_, path) in &paths {
+            let file = File::open(path).unwrap_or_else(|e| panic!("{e}"));
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(file).unwrap_or_else(|e| panic!("{e}"));
+            let schema = reader.schema().clone();
+            let at = rowstore::path_for(path).unwrap_or_else(|| panic!("{}", path.display()));
+            let out = File::create(&at).unwrap_or_else(|e| panic!("{e}"));
+            let mut w = RowStoreWriter::new(out, &at, schema).unwrap_or_else(|e| panic!("{e}"));
+            for batch in reader.build().unwrap_or_else(|e| panic!("{e}")) {
+                w.write(&batch.unwrap_or_else(|e| panic!("{e}")))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            w.finish().unwrap_or_else(|e| panic!("{e}"));
+        }
+        let positions = [38, 0, 12, 5, 12, 19, 18, 11, 30, 7];
+        let with = SpotRows::open(&paths).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(with.stores(), (3, 3));
+        let from_store = with
+            .fetch(&positions, &["name", "id"])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("rows"));
+        std::fs::remove_dir_all(&rows_dir).unwrap_or_else(|e| panic!("{e}"));
+        let without = SpotRows::open(&paths).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(without.stores(), (0, 3));
+        let from_parquet = without
+            .fetch(&positions, &["name", "id"])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("rows"));
+        assert_eq!(from_store.columns(), from_parquet.columns());
+        let ids: Vec<i64> = from_store
+            .column(1)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec();
+        assert_eq!(ids, positions.map(i64::from).to_vec());
+        let names = from_store.column(0).as_string::<i32>();
+        assert_eq!(names.is_valid(1), name_of(0).is_some());
+        assert_eq!(names.value(0), name_of(38).unwrap_or_default());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Rows come back in the order asked, across files and row groups interleaved more than
     /// the read keeps open ahead, with the columns asked for, nulls kept; a read the caller
     /// stops ends there.
