@@ -3,9 +3,10 @@
 //!
 //! A snapshot is immutable, so a row's place — its file (in manifest order) and its row in
 //! that file — never changes: a `u32` position names it. The search index ([`crate::search`])
-//! keeps positions instead of values, and a page of results is read back by position with the
-//! files' page indexes (only the pages holding the wanted rows are decompressed), without
-//! planning a query.
+//! keeps positions instead of values, and a page of results is read back by position without
+//! planning a query: from a file's row store when the ingester wrote one (one 64-row block per
+//! block touched, [`zhijian_catalog::rowstore`]), else with the file's page indexes (only the
+//! pages holding the wanted rows are decompressed).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
