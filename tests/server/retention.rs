@@ -278,6 +278,15 @@ fn ingest_of_one_resource_carries_every_other_resource_over() {
     );
 }
 
+/// The files of a warehouse directory, as `<dir>/<name>`.
+fn listing(warehouse: &Path, dir: &str) -> Vec<String> {
+    std::fs::read_dir(warehouse.join(dir))
+        .expect(dir)
+        .filter_map(Result::ok)
+        .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy()))
+        .collect()
+}
+
 #[test]
 fn gc_keeps_what_retained_snapshots_need_and_collected_snapshots_answer_410() {
     let s = scratch(3_000, 29);
@@ -332,11 +341,7 @@ fn gc_keeps_what_retained_snapshots_need_and_collected_snapshots_answer_410() {
     assert_eq!(again.read, 0);
     assert_eq!(again.manifest.id, third.manifest.id);
     // Only the shared files of the collected snapshots stayed.
-    let data: Vec<String> = std::fs::read_dir(warehouse.join("data"))
-        .expect("data")
-        .filter_map(Result::ok)
-        .map(|e| format!("data/{}", e.file_name().to_string_lossy()))
-        .collect();
+    let data = listing(&warehouse, "data");
     let current: Vec<String> = third
         .manifest
         .resources
@@ -351,11 +356,7 @@ fn gc_keeps_what_retained_snapshots_need_and_collected_snapshots_answer_410() {
     }
     // Row stores live and go with the Parquet files they repeat: A1-02 changed, so a
     // collected snapshot's A1-02 row store went, and every current one stayed.
-    let rows: Vec<String> = std::fs::read_dir(warehouse.join("rows"))
-        .expect("rows")
-        .filter_map(Result::ok)
-        .map(|e| format!("rows/{}", e.file_name().to_string_lossy()))
-        .collect();
+    let rows = listing(&warehouse, "rows");
     let current_rows: Vec<String> = current
         .iter()
         .filter_map(|f| zhijian_catalog::rowstore::rel_for(f))

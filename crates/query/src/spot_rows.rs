@@ -402,6 +402,23 @@ impl SpotRows {
         self.files.first().map(|f| f.bytes_meta.schema().clone())
     }
 
+    /// The indexes of `columns` in `meta`'s schema, in the order given.
+    fn column_indexes(
+        file: &SpotFile,
+        meta: &ArrowReaderMetadata,
+        columns: &[&str],
+    ) -> Result<Vec<usize>> {
+        let schema = meta.schema();
+        columns
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| unreadable(&file.path, format!("no column `{c}`")))
+            })
+            .collect()
+    }
+
     fn builder(file: &SpotFile, columns: &[&str]) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         Self::builder_of(file, &file.meta, columns)
     }
@@ -412,14 +429,7 @@ impl SpotRows {
         columns: &[&str],
     ) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let reader = File::open(&file.path).map_err(|e| unreadable(&file.path, e))?;
-        let schema = meta.schema();
-        let mut roots = Vec::with_capacity(columns.len());
-        for c in columns {
-            let i = schema
-                .index_of(c)
-                .map_err(|_| unreadable(&file.path, format!("no column `{c}`")))?;
-            roots.push(i);
-        }
+        let roots = Self::column_indexes(file, meta, columns)?;
         let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
         Ok(
             ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta.clone())
@@ -520,14 +530,7 @@ impl SpotRows {
         columns: &[&str],
         out: &mut Vec<RecordBatch>,
     ) -> Result<()> {
-        let schema = file.meta.schema();
-        let mut projection = Vec::with_capacity(columns.len());
-        for c in columns {
-            let i = schema
-                .index_of(c)
-                .map_err(|_| unreadable(&file.path, format!("no column `{c}`")))?;
-            projection.push(i);
-        }
+        let mut projection = Self::column_indexes(file, &file.meta, columns)?;
         projection.sort_unstable();
         projection.dedup();
         let per_block = store.block_rows();
