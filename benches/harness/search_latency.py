@@ -69,7 +69,7 @@ def measure(binary, warehouse, port, repeat, log):
                                  "count": doc.get("count"), "status": r.status}
         # The index's own account of its memory, from the build's log line (text or JSON).
         built = [l for l in pathlib.Path(log).read_text(errors="replace").splitlines()
-                 if "search index built" in l]
+                 if "search index ready" in l]
         parts = re.findall(r'\(\\?"(\w+)\\?", (\d+)\)', built[-1]) if built else []
         out["index_bytes"] = sum(int(n) for _, n in parts) or None
         status = pathlib.Path(f"/proc/{proc.pid}/status").read_text()

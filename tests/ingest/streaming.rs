@@ -17,6 +17,7 @@ fn ingest(raw: &Path, warehouse: &Path, memory: usize) -> build::Published {
             only: &[],
             memory,
             progress: &|_, _, _| {},
+            before_current: None,
         },
     )
     .expect("ingest")
@@ -99,6 +100,7 @@ fn child_ingest(raw: &Path, warehouse: &Path, stop_at: &str) {
             only: &[],
             memory: 1,
             progress: &progress,
+            before_current: None,
         },
     );
 }

@@ -33,6 +33,8 @@ mod retention;
 mod schemathesis;
 /// Search and producers.
 mod search;
+/// The search index as a file of the snapshot: read as built, refused when damaged.
+mod snapshot_index;
 /// The SQL endpoint, and hostile SQL.
 mod sql;
 /// Facets and pass-rate statistics.
@@ -81,7 +83,7 @@ fn compared(path: &str) -> bool {
 
 /// A JSON answer without what differs by design between the engines: how long it took and
 /// the index's own size.
-fn comparable(mut v: Value) -> Value {
+pub fn comparable(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("elapsed_ms");
         o.remove("index");
@@ -177,6 +179,7 @@ pub fn serve_new(scale: u64, seed: u64) -> Served {
     )
     .expect("corpus");
     publish(&raw, &warehouse);
+    index(&warehouse);
     let addr = start(&warehouse);
     Served {
         _dir: dir,
@@ -195,6 +198,34 @@ pub fn publish(raw: &Path, warehouse: &Path) -> String {
     zhijian_ingest::snapshot::publish(warehouse, &catalog, &ingested)
         .expect("publish")
         .id
+}
+
+/// Writes the current snapshot's search index file, as `zhijian ingest` does before it moves
+/// `CURRENT` (servers then read it instead of building it).
+pub fn index(warehouse: &Path) {
+    let id = zhijian_catalog::layout::current_id(warehouse).expect("a snapshot");
+    let written = index_snapshot(warehouse, &id);
+    assert!(
+        matches!(written, zhijian_query::search::IndexWrite::Written { .. }),
+        "{written:?}"
+    );
+}
+
+/// Writes the search index file of snapshot `id` (unless it is there).
+pub fn index_snapshot(warehouse: &Path, id: &str) -> zhijian_query::search::IndexWrite {
+    let catalog = Catalog::builtin().expect("catalog");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let view = zhijian_query::warehouse::open_snapshot(warehouse, &catalog, id)
+            .await
+            .expect("snapshot");
+        zhijian_query::search::write_index(&view)
+            .await
+            .expect("index")
+    })
 }
 
 /// Starts the real server on 127.0.0.1 with a free port, in its own runtime thread.

@@ -32,6 +32,17 @@ fn scratch(scale: u64, seed: u64) -> Scratch {
 
 fn ingest(raw: &Path, warehouse: &Path, only: &[String]) -> Published {
     let catalog = Catalog::builtin().expect("catalog");
+    // The search index is written as `zhijian ingest` writes it: before `CURRENT` moves.
+    let before = zhijian_catalog::layout::current_id(warehouse);
+    let index = |m: &zhijian_catalog::layout::Manifest| {
+        assert_eq!(
+            zhijian_catalog::layout::current_id(warehouse),
+            before,
+            "CURRENT moved to {} before its index was written",
+            m.id
+        );
+        crate::index_snapshot(warehouse, &m.id);
+    };
     build::ingest(
         raw,
         warehouse,
@@ -40,6 +51,7 @@ fn ingest(raw: &Path, warehouse: &Path, only: &[String]) -> Published {
             only,
             memory: DEFAULT_MEMORY,
             progress: &|_, _, _| {},
+            before_current: Some(&index),
         },
     )
     .expect("ingest")
@@ -377,6 +389,20 @@ fn gc_keeps_what_retained_snapshots_need_and_collected_snapshots_answer_410() {
     assert!(
         done.files.iter().any(|f| f.path.starts_with("rows/")),
         "a collected snapshot's row store was deleted"
+    );
+    // So do search indexes: the current snapshot's stayed, the collected ones' went.
+    let current_index = zhijian_catalog::layout::index_key(&third.manifest)
+        .map(|k| zhijian_catalog::layout::index_rel(&k, 1))
+        .expect("spot checks");
+    assert_eq!(listing(&warehouse, "index"), vec![current_index]);
+    assert_eq!(
+        done.files
+            .iter()
+            .filter(|f| f.path.starts_with("index/"))
+            .count(),
+        2,
+        "{:?}",
+        done.files
     );
 
     let addr = start(&warehouse);

@@ -8,6 +8,9 @@
 //! <warehouse>/data/<sha256>.parquet          one file per resource, shared between snapshots
 //! <warehouse>/rows/<sha256>.zjrows           a spot-check file's rows again in small blocks,
 //!                                            for reads by position ([`crate::rowstore`])
+//! <warehouse>/index/<key>-v<N>.zjidx          the search index of the snapshots whose
+//!                                            spot-check files hash to `key`, format N
+//!                                            ([`index_key`]; written by `zhijian_query`)
 //! <warehouse>/downloads/<sha256>.<ext>       whole-resource CSV and XLSX downloads
 //! <warehouse>/rejects/<sha256>.ndjson        rejected rows of a resource, with reasons
 //! <warehouse>/snapshots/<id>.builds.json     the build each resource came from (for gc)
@@ -34,6 +37,10 @@ pub const CURRENT: &str = "CURRENT";
 pub const SNAPSHOTS_DIR: &str = "snapshots";
 /// The history of snapshots made current, one JSON object per line.
 pub const HISTORY_FILE: &str = "history.ndjson";
+/// The directory of the snapshots' search indexes.
+pub const INDEX_DIR: &str = "index";
+/// The suffix of a search index file.
+const INDEX_SUFFIX: &str = ".zjidx";
 
 /// A content-addressed file of a snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -155,4 +162,63 @@ pub fn history(warehouse: &Path) -> Vec<HistoryEntry> {
         });
     }
     out
+}
+
+/// The key of a snapshot's search index: the sha256 (hex) of its spot-check tables and the
+/// Parquet files they read, in manifest order. The index is a function of those files alone,
+/// so snapshots that share them share one index file, and the key is known before the index
+/// is (a reader looks for it; gc keeps it with the snapshot). `None` without spot checks.
+pub fn index_key(manifest: &Manifest) -> Option<String> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(b"zhijian search index\n");
+    let mut any = false;
+    for r in manifest.resources.values() {
+        if r.schema != crate::SPOT_CHECK_SCHEMA {
+            continue;
+        }
+        let Some(file) = r.files.first() else {
+            continue;
+        };
+        any = true;
+        hash.update(format!("{}\t{}\n", r.table, file.sha256).as_bytes());
+    }
+    any.then(|| hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The path, relative to the warehouse, of the index with `key` in format `version`.
+pub fn index_rel(key: &str, version: u32) -> String {
+    format!("{INDEX_DIR}/{key}-v{version}{INDEX_SUFFIX}")
+}
+
+/// The key and format version of an index file's path relative to the warehouse (`None`
+/// for anything else, a writer's temporary file included).
+pub fn index_of_rel(rel: &str) -> Option<(&str, u32)> {
+    let name = rel.strip_prefix(INDEX_DIR)?.strip_prefix('/')?;
+    let (key, version) = name.strip_suffix(INDEX_SUFFIX)?.rsplit_once("-v")?;
+    let ok = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then_some(())?;
+    Some((key, version.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_paths_name_their_key_and_version_and_nothing_else_parses() {
+        let key = "ab".repeat(32);
+        let rel = index_rel(&key, 7);
+        assert_eq!(rel, format!("index/{key}-v7.zjidx"));
+        assert_eq!(index_of_rel(&rel), Some((key.as_str(), 7)));
+        for other in [
+            format!("index/.{key}-v7.zjidx.tmp-12"),
+            format!("index/{key}-v7.zjidx.tmp-12"),
+            format!("data/{key}-v7.zjidx"),
+            "index/zz-v1.zjidx".to_owned(),
+            format!("index/{key}-vx.zjidx"),
+        ] {
+            assert_eq!(index_of_rel(&other), None, "{other}");
+        }
+    }
 }

@@ -172,6 +172,23 @@ pub(crate) fn ingest_into(
             bar.set_position(done);
         }
     };
+    // The search index is written before `CURRENT` moves, so that servers picking the
+    // snapshot up read it; a failure is reported and publishing goes on (servers then build
+    // it, as for a snapshot without one).
+    let indexed = std::sync::Mutex::new(None);
+    let catalog_arc = std::sync::Arc::new(catalog.clone());
+    let index = |manifest: &zhijian_ingest::snapshot::Manifest| {
+        let line = match crate::index::index_snapshot(warehouse, &catalog_arc, &manifest.id) {
+            Ok(done) => crate::index::describe(&manifest.id, &done),
+            Err(e) => {
+                tracing::warn!(error = %e, "search index not written");
+                format!("snapshot {}: search index not written: {e}", manifest.id)
+            }
+        };
+        if let Ok(mut slot) = indexed.lock() {
+            *slot = Some(line);
+        }
+    };
     let result = build::ingest(
         raw,
         warehouse,
@@ -180,12 +197,14 @@ pub(crate) fn ingest_into(
             only,
             memory,
             progress: &progress,
+            before_current: Some(&index),
         },
     );
     for (_, bar) in &bars {
         bar.finish_and_clear();
     }
     let published = result?;
+    let indexed = indexed.into_inner().ok().flatten();
     summary_header(out)?;
     for (id, r) in &published.resources {
         let fate = match r.fate {
@@ -214,6 +233,9 @@ pub(crate) fn ingest_into(
         published.publications,
         started.elapsed().as_secs_f64()
     )?;
+    if let Some(line) = indexed {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }
 

@@ -1,11 +1,12 @@
 //! `zhijian`: the one binary of Zhijian open data.
 //!
 //! `zhijian serve` (the data API; builds the demo snapshot on first run), `zhijian ingest`,
-//! `zhijian validate`, `zhijian gc`, `zhijian sql`, `zhijian synth`, `zhijian catalog` and `zhijian openapi`.
+//! `zhijian validate`, `zhijian index`, `zhijian gc`, `zhijian sql`, `zhijian synth`, `zhijian catalog` and `zhijian openapi`.
 //! Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
 mod gc;
+mod index;
 mod ingest;
 mod serve;
 mod sql;
@@ -40,6 +41,9 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Keep some snapshots (--keep N, --keep-days D) and delete every file none of them needs.
     Gc(gc::GcArgs),
+    /// Write the search index file of the current snapshot (--snapshot ID, --all), so servers
+    /// read it instead of building it.
+    Index(index::IndexArgs),
     /// Check raw publications without publishing: what would be rejected and why.
     Validate(ingest::ValidateArgs),
     /// Run read-only SQL (SELECT, WITH, EXPLAIN) on the current snapshot.
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth::run(&args, &mut io::stdout().lock()),
         Command::Ingest(args) => ingest::run_ingest(&args, &mut io::stdout().lock()),
         Command::Gc(args) => gc::run(&args, &mut io::stdout().lock()),
+        Command::Index(args) => index::run(&args, &mut io::stdout().lock()),
         Command::Validate(args) => ingest::run_validate(&args, &mut io::stdout().lock()),
         Command::Sql(args) => sql::run(&args),
     };

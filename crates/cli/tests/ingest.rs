@@ -143,6 +143,30 @@ fn ingest_accounts_for_every_row_and_is_reproducible() {
         std::fs::read(w2.join(parquet_path)).expect("w2"),
         "identical Parquet bytes"
     );
+    // The search index file was written with the snapshot, and the same input gives the same
+    // index bytes; `zhijian index` finds it there.
+    let index_line = text
+        .lines()
+        .find(|l| l.contains("search index written to index/"))
+        .unwrap_or_else(|| panic!("no index line in:\n{text}"));
+    let index_rel = index_line
+        .split("written to ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .expect("index path");
+    assert_eq!(
+        sha(&w1.join(index_rel)),
+        sha(&w2.join(index_rel)),
+        "identical index bytes"
+    );
+    let out = zhijian(&["index", "--warehouse", s(&w1)]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("search index already in {index_rel}")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // The Parquet file reads back with declared types and is sorted as its metadata says.
     let bytes = bytes::Bytes::from(std::fs::read(w1.join(parquet_path)).expect("read"));

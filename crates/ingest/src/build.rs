@@ -84,6 +84,10 @@ pub struct Options<'a> {
     pub memory: usize,
     /// Told `(phase, done, total)` as the ingest goes.
     pub progress: &'a (dyn Fn(Phase, u64, u64) + Sync),
+    /// Called with the new snapshot's manifest once its files and manifest are written and
+    /// before `CURRENT` names it: where the search index file is written, so that servers
+    /// picking the snapshot up read it.
+    pub before_current: Option<&'a (dyn Fn(&Manifest) + Sync)>,
 }
 
 /// What became of a resource in this ingest.
@@ -649,7 +653,14 @@ pub fn ingest(
         .flat_map(|r| r.errors.iter())
         .map(|e| serde_json::to_value(e).unwrap_or_default())
         .collect();
-    let manifest = snapshot::commit(warehouse, entries, &totals, errors, &keys)?;
+    let manifest = snapshot::commit(
+        warehouse,
+        entries,
+        &totals,
+        errors,
+        &keys,
+        options.before_current.unwrap_or(&|_| {}),
+    )?;
     drop(held);
     Ok(Published { manifest, ..report })
 }
@@ -719,6 +730,7 @@ pub fn publish_ingested(
         &ingested.totals(),
         errors,
         &BTreeMap::new(),
+        &|_| {},
     )?;
     drop(held);
     Ok(manifest)

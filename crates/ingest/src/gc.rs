@@ -5,9 +5,9 @@
 //! `keep_days`; and, whatever the policy, a snapshot that was current less than `grace` ago
 //! (a server may still be answering from it). A kept snapshot keeps its manifest, its Parquet
 //! files, downloads and rejects, and the builds and parts it was made from (so the next
-//! incremental ingest still finds them), and the row stores of its Parquet files. Everything
-//! else in `data/`, `rows/`, `downloads/`, `rejects/`, `builds/`, `parts/` and `snapshots/`
-//! goes, except files younger than `grace`, and so does the temporary area a killed ingest
+//! incremental ingest still finds them), the row stores of its Parquet files, and its search
+//! index (in any format version). Everything else in `data/`, `rows/`, `downloads/`,
+//! `rejects/`, `builds/`, `parts/`, `snapshots/` and `index/` goes, except files younger than `grace`, and so does the temporary area a killed ingest
 //! left. The history keeps its lines: a collected snapshot is one the history names and whose
 //! manifest is gone (the server answers 410 for it).
 //!
@@ -150,6 +150,9 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
     let held = build::hold_for(warehouse, !dry_run)?;
     let keep = retained(warehouse, policy);
     let mut needed: BTreeSet<String> = BTreeSet::new();
+    // Search indexes are kept by key, in every format version (a replica of another version
+    // may still read its own).
+    let mut index_keys: BTreeSet<String> = BTreeSet::new();
     for id in &keep {
         let manifest = layout::read_manifest(warehouse, id)
             .map_err(|e| IngestError::Retention {
@@ -161,6 +164,7 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
         let snapshots = |f: &str| format!("{}/{f}", layout::SNAPSHOTS_DIR);
         needed.insert(snapshots(&format!("{id}.json")));
         needed.insert(snapshots(&format!("{id}.builds.json")));
+        index_keys.extend(layout::index_key(&manifest));
         for entry in manifest.resources.values() {
             for f in build::entry_files(entry) {
                 needed.insert(f.path.clone());
@@ -194,6 +198,7 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
         BUILDS_DIR,
         PARTS_DIR,
         layout::SNAPSHOTS_DIR,
+        layout::INDEX_DIR,
     ] {
         files_under(warehouse, dir, &mut candidates);
     }
@@ -207,7 +212,11 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
     };
     let mut files: Vec<Doomed> = candidates
         .into_iter()
-        .filter(|(rel, _, modified)| !needed.contains(rel) && *rel != history && !young(*modified))
+        .filter(|(rel, _, modified)| {
+            let index_kept =
+                layout::index_of_rel(rel).is_some_and(|(key, _)| index_keys.contains(key));
+            !needed.contains(rel) && !index_kept && *rel != history && !young(*modified)
+        })
         .map(|(path, bytes, _)| Doomed { path, bytes })
         .collect();
     // What a killed run left in the temporary area (emptied when the lock was taken).

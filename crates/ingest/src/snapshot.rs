@@ -164,14 +164,15 @@ pub fn builds_of(warehouse: &Path, id: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Writes the manifest of `resources` and makes it current: the manifest first, then the
-/// `CURRENT` pointer, then a line of history.
+/// Writes the manifest of `resources` and makes it current: the manifest first, then
+/// `before_current` (the search index), then the `CURRENT` pointer, then a line of history.
 pub(crate) fn commit(
     warehouse: &Path,
     resources: BTreeMap<String, ResourceEntry>,
     totals: &Accounting,
     errors: Vec<Value>,
     builds: &BTreeMap<String, String>,
+    before_current: &dyn Fn(&Manifest),
 ) -> Result<Manifest> {
     let mut manifest = Manifest {
         id: String::new(),
@@ -187,6 +188,7 @@ pub(crate) fn commit(
         let text = serde_json::to_vec_pretty(builds).unwrap_or_default();
         write_atomic(&builds_path(warehouse, &manifest.id), &text)?;
     }
+    before_current(&manifest);
     write_atomic(
         &warehouse.join(layout::CURRENT),
         format!("{}\n", manifest.id).as_bytes(),

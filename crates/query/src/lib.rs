@@ -22,7 +22,9 @@
 //!   rows of several terms; `search/rows.rs` is the index as an engine for rows (selections,
 //!   counts, facets, statistics, page and export positions); `search/producers.rs` producers
 //!   and their histories; `search/index.rs` the packed index, built in `search/index/build.rs`
-//!   (packed containers in `packed.rs`, pinyin in `spelling.rs`, producers in `entities.rs`).
+//!   (packed containers in `packed.rs`, pinyin in `spelling.rs`, producers in `entities.rs`)
+//!   and read from or written to the snapshot's index file by `search/index/stored.rs`
+//!   ([`search::write_index`]; a server builds it only when no valid file is there).
 //!   Folding and edit distance are in [`text`]; rows are read by position from the Parquet
 //!   files by [`spot_rows`] (ordered reads in `spot_rows/ordered.rs`).
 //! - [`sql`]: public SQL: the guard (SELECT, WITH and EXPLAIN only, by DataFusion's own

@@ -542,31 +542,106 @@ fn facet_answer(
 /// Latest announcements on the home page.
 const RECENT: usize = 12;
 
-/// The search index (with the producers) of a snapshot, built once.
-#[derive(Debug, Default)]
+/// Where a snapshot's index came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum IndexOrigin {
+    /// Read from the snapshot's index file (written at publish or by `zhijian index`).
+    File {
+        /// Its path relative to the warehouse.
+        file: String,
+    },
+    /// Built by this server from the spot-check rows.
+    Built {
+        /// Why no index file was read.
+        reason: String,
+    },
+}
+
+/// The search index (with the producers) of a snapshot, read from its index file or built
+/// once.
+#[derive(Debug)]
 pub struct Indexes {
     /// The search index and producers.
     pub search: SearchIndex,
     /// The latest announcements: (announced_on, authority, product, batches, fails), newest
     /// first, for the home page.
     pub recent: Vec<Map<String, Value>>,
-    /// How long building took, in milliseconds.
+    /// How long reading or building took, in milliseconds.
     pub build_ms: u64,
+    /// Where it came from.
+    pub origin: IndexOrigin,
+}
+
+/// What [`write_index`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexWrite {
+    /// The index file was written.
+    Written {
+        /// Its path relative to the warehouse.
+        file: String,
+        /// Its size.
+        bytes: u64,
+        /// How long building and writing took, in milliseconds.
+        ms: u64,
+    },
+    /// The snapshot's index file was there already and reads back whole.
+    Present {
+        /// Its path relative to the warehouse.
+        file: String,
+    },
+    /// The snapshot has no spot checks: it has no index.
+    NoSpotChecks,
 }
 
 impl Indexes {
-    /// Builds both for a snapshot.
+    /// The index of a snapshot: read from its index file when there is one of this server's
+    /// format, else built from the spot-check rows (and the reason logged).
     pub async fn build(view: &SnapshotView) -> Result<Arc<Self>> {
         let started = std::time::Instant::now();
         let has_spot_checks = view.tables().iter().any(|t| t == "spot_checks");
-        // Reading and packing a few million values is CPU and file work: off the async
-        // workers.
+        let key = zhijian_catalog::layout::index_key(&view.manifest);
+        let file = key
+            .as_deref()
+            .map(|k| zhijian_catalog::layout::index_rel(k, index::stored::VERSION));
+        // Reading (or building from) a few million values is CPU and file work: off the
+        // async workers.
         let files = view.spot_files.clone();
-        let search = tokio::task::spawn_blocking(move || {
-            crate::spot_rows::SpotRows::open(&files).and_then(SearchIndex::build)
+        let warehouse = view.warehouse.clone();
+        let (file_2, key_2) = (file.clone(), key.clone());
+        let read = tokio::task::spawn_blocking(move || -> Result<_> {
+            let rows = crate::spot_rows::SpotRows::open(&files)?;
+            let (Some(file), Some(key)) = (file_2, key_2) else {
+                return Ok((None, rows, "the snapshot has no spot checks".to_owned()));
+            };
+            let path = warehouse.join(&file);
+            if !path.exists() {
+                return Ok((None, rows, absent_reason(&warehouse, &key)));
+            }
+            // Reopened for the build if the file is refused (it owns the rows it read).
+            let again = crate::spot_rows::SpotRows::open(&files)?;
+            match index::stored::read(&path, &key, again) {
+                Ok(found) => Ok((Some(found), rows, String::new())),
+                Err(e) => Ok((None, rows, format!("index file refused: {e}"))),
+            }
         })
         .await
-        .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))?;
+        .map_err(|e| QueryError::Output(format!("reading the search index failed: {e}")))?;
+        let (found, rows, reason) = read?;
+        if let (Some((search, recent)), Some(file)) = (found, file) {
+            let built = Self {
+                search,
+                recent,
+                build_ms: started.elapsed().as_millis() as u64,
+                origin: IndexOrigin::File { file },
+            };
+            built.log(view);
+            return Ok(Arc::new(built));
+        }
+        tracing::info!(snapshot = %view.id, reason = reason.as_str(), "building the search index");
+        let search = tokio::task::spawn_blocking(move || SearchIndex::build(rows))
+            .await
+            .map_err(|e| QueryError::Output(format!("building the search index failed: {e}")))?;
         // After the build, not beside it (their peaks would add up), and only over the days
         // the index says can be among the latest (an aggregate over every row held 185 MB
         // at 5M rows).
@@ -596,16 +671,78 @@ impl Indexes {
             search: search?,
             recent: recent?,
             build_ms: started.elapsed().as_millis() as u64,
+            origin: IndexOrigin::Built { reason },
         };
-        tracing::info!(
-            snapshot = %view.id,
-            values = built.search.len(),
-            enterprises = built.search.enterprise_count(),
-            ms = built.build_ms,
-            bytes = ?built.search.memory(),
-            row_stores = ?built.search.spot_rows().stores(),
-            "search index built"
-        );
+        built.log(view);
         Ok(Arc::new(built))
     }
+
+    fn log(&self, view: &SnapshotView) {
+        tracing::info!(
+            snapshot = %view.id,
+            values = self.search.len(),
+            enterprises = self.search.enterprise_count(),
+            ms = self.build_ms,
+            origin = ?self.origin,
+            bytes = ?self.search.memory(),
+            row_stores = ?self.search.spot_rows().stores(),
+            "search index ready"
+        );
+    }
+}
+
+/// Why a snapshot's index file of this server's format is not there: none at all, or only
+/// one of another format.
+fn absent_reason(warehouse: &std::path::Path, key: &str) -> String {
+    let dir = warehouse.join(zhijian_catalog::layout::INDEX_DIR);
+    let mut others: Vec<u32> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let rel = format!(
+                "{}/{}",
+                zhijian_catalog::layout::INDEX_DIR,
+                e.file_name().to_string_lossy()
+            );
+            zhijian_catalog::layout::index_of_rel(&rel)
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| v)
+        })
+        .collect();
+    others.sort_unstable();
+    if others.is_empty() {
+        "no index file (write one with `zhijian index`)".to_owned()
+    } else {
+        format!(
+            "only an index file of format {others:?}; this server reads format {}",
+            index::stored::VERSION
+        )
+    }
+}
+
+/// Writes the index file of a snapshot, unless one of this server's format is there and
+/// reads back whole: what `zhijian index` and the ingester (before it moves `CURRENT`) call,
+/// so that servers read the index instead of each building it.
+pub async fn write_index(view: &SnapshotView) -> Result<IndexWrite> {
+    let Some(key) = zhijian_catalog::layout::index_key(&view.manifest) else {
+        return Ok(IndexWrite::NoSpotChecks);
+    };
+    let started = std::time::Instant::now();
+    let indexes = view.indexes().await?;
+    let file = zhijian_catalog::layout::index_rel(&key, index::stored::VERSION);
+    if let IndexOrigin::File { file } = &indexes.origin {
+        return Ok(IndexWrite::Present { file: file.clone() });
+    }
+    let path = view.warehouse.join(&file);
+    let bytes = tokio::task::spawn_blocking(move || {
+        index::stored::write(&path, &key, &indexes.search, &indexes.recent)
+    })
+    .await
+    .map_err(|e| QueryError::Output(format!("writing the search index failed: {e}")))??;
+    Ok(IndexWrite::Written {
+        file,
+        bytes,
+        ms: started.elapsed().as_millis() as u64,
+    })
 }

@@ -24,6 +24,8 @@ pub use zhijian_catalog::layout::{
 pub struct SnapshotView {
     /// Its id.
     pub id: String,
+    /// The warehouse it is in.
+    pub warehouse: PathBuf,
     /// Its manifest.
     pub manifest: Manifest,
     /// The session: one table per resource and the `spot_checks` view.
@@ -186,6 +188,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
         .map(|h| h.published_at);
     Ok(SnapshotView {
         id: id.to_owned(),
+        warehouse: warehouse.to_path_buf(),
         manifest,
         ctx,
         published_at,

@@ -90,13 +90,28 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: a snapshot is open and served.
+/// Readiness: a snapshot is open and served, and where its search index stands: `building`
+/// (SQL answers meanwhile), or `ready` with its source (`file`: read from the snapshot's
+/// index file; `built`: built by this server, with the reason no file was read).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Serving a snapshot", body = Object),
               (status = 503, description = "No snapshot yet", body = ErrorBody)))]
 pub async fn readyz(State(app): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
     let view = app.warehouse.current().await?;
-    Ok(Json(json!({"status": "ready", "snapshot": view.id})))
+    let index = match view.indexes_ready() {
+        Some(i) => {
+            let mut v = serde_json::to_value(&i.origin).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("state".into(), json!("ready"));
+                o.insert("ms".into(), json!(i.build_ms));
+            }
+            v
+        }
+        None => json!({"state": "building"}),
+    };
+    Ok(Json(
+        json!({"status": "ready", "snapshot": view.id, "index": index}),
+    ))
 }
 
 /// Prometheus text: requests and seconds by route and status, and the snapshot served.

@@ -31,6 +31,7 @@ mod build;
 mod entities;
 mod packed;
 mod spelling;
+pub(crate) mod stored;
 
 use build::{Group, record_key};
 use packed::vec_bytes;
