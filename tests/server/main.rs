@@ -27,6 +27,9 @@ mod hostile;
 mod paging;
 /// Search recall on a held-out query set labelled from the generator's truth.
 mod recall;
+/// Two replicas on one warehouse: the same answers, a new snapshot picked up by both, cursors
+/// that continue on either, every response naming its snapshot.
+mod replicas;
 /// Incremental ingest, carry-over with --resource, removal, gc and 410 for collected snapshots.
 mod retention;
 /// schemathesis against /openapi.json.

@@ -198,6 +198,30 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
     })
 }
 
+tokio::task_local! {
+    /// The snapshot the request being answered on this task read (see [`naming_snapshot`]).
+    static SERVED: std::cell::RefCell<Option<String>>;
+}
+
+/// Runs `f` and returns, with its output, the id of the last snapshot it took from a
+/// [`Warehouse`] on this task: what the server names in every response's
+/// `x-zhijian-snapshot` header, so that a client behind several replicas knows which
+/// snapshot answered.
+pub async fn naming_snapshot<F: Future>(f: F) -> (F::Output, Option<String>) {
+    SERVED
+        .scope(std::cell::RefCell::new(None), async move {
+            let out = f.await;
+            let id = SERVED.try_with(|s| s.borrow().clone()).ok().flatten();
+            (out, id)
+        })
+        .await
+}
+
+/// Notes that the task's request reads snapshot `id` (nothing outside [`naming_snapshot`]).
+fn served(id: &str) {
+    let _ = SERVED.try_with(|s| *s.borrow_mut() = Some(id.to_owned()));
+}
+
 /// The warehouse, with the sessions of the snapshots in use.
 #[derive(Debug)]
 pub struct Warehouse {
@@ -254,6 +278,7 @@ impl Warehouse {
         if let Some(view) = slot.as_ref()
             && view.id == id
         {
+            served(&view.id);
             return Ok(view.clone());
         }
         let view = Arc::new(
@@ -271,6 +296,7 @@ impl Warehouse {
             }
         });
         *slot = Some(view.clone());
+        served(&view.id);
         Ok(view)
     }
 
@@ -281,6 +307,7 @@ impl Warehouse {
             return Ok(current);
         };
         if let Some(view) = self.older.lock().ok().and_then(|m| m.get(id).cloned()) {
+            served(&view.id);
             return Ok(view);
         }
         let view = Arc::new(
@@ -294,6 +321,7 @@ impl Warehouse {
             }
             m.insert(id.to_owned(), view.clone());
         }
+        served(&view.id);
         Ok(view)
     }
 }

@@ -219,6 +219,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(web::routes())
         .merge(docs)
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(ops::name_snapshot))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::govern_requests,

@@ -292,6 +292,21 @@ fn ungoverned(path: &str) -> bool {
         || (path.starts_with("/api/v1/queries/") && path.len() > "/api/v1/queries/".len())
 }
 
+/// The header that names the snapshot a response was read from.
+pub const SNAPSHOT_HEADER: &str = "x-zhijian-snapshot";
+
+/// Names in `x-zhijian-snapshot` the snapshot the handler read (the current one, or the one
+/// `_as_of` or a cursor named): replicas behind one address may switch to a new snapshot a
+/// moment apart, and a client can tell which one answered. Responses that read none (health,
+/// documents, assets) carry no such header.
+pub async fn name_snapshot(req: Request, next: Next) -> Response {
+    let (mut response, id) = zhijian_query::warehouse::naming_snapshot(next.run(req)).await;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert(SNAPSHOT_HEADER, value);
+    }
+    response
+}
+
 /// Admits every other request as light (waiting in the light queue, or 503), under the
 /// light deadline; what it runs on SQL takes a heavy or export slot on the way.
 pub async fn govern_requests(

@@ -1,9 +1,13 @@
 //! Usage insight for the publisher, with nothing personal kept: per day, how often each
 //! search term was searched, each kind of page viewed, each resource downloaded in each
 //! format, each API route and SQL surface called. No addresses, no user agents, no ids, no
-//! timestamps finer than the day. Counts live in memory and are written to
-//! `<warehouse>/usage/YYYY-MM-DD.json` every minute and at shutdown; a restart continues the
-//! day's counts from its file. `/api/v1/usage` and the `/stats` page read them back.
+//! timestamps finer than the day. Counts live in memory and are written every minute and at
+//! shutdown to `<warehouse>/usage/YYYY-MM-DD/<replica>.json`, a file of this server process
+//! alone (`<replica>`: `ZHIJIAN_REPLICA`, else host name, process id and start time), so
+//! replicas sharing a warehouse never overwrite one another, and a restarted process starts
+//! a file of its own instead of counting again what another wrote. A day's counts are the
+//! **sum of its files** (and of `usage/YYYY-MM-DD.json`, where servers before replicas wrote);
+//! `/api/v1/usage` and the `/stats` page read them back that way.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,10 +56,11 @@ impl Kind {
 /// One day's counts: kind → key → count.
 pub type Day = BTreeMap<String, BTreeMap<String, u64>>;
 
-/// The counters.
+/// The counters of this server process.
 #[derive(Debug)]
 pub struct Usage {
     dir: PathBuf,
+    replica: String,
     today: Mutex<(String, Day)>,
 }
 
@@ -76,14 +81,70 @@ fn read_day(path: &Path) -> Day {
         .unwrap_or_default()
 }
 
+/// Adds `more` into `into`.
+fn add(into: &mut Day, more: &Day) {
+    for (kind, keys) in more {
+        let to = into.entry(kind.clone()).or_default();
+        for (key, n) in keys {
+            *to.entry(key.clone()).or_default() += n;
+        }
+    }
+}
+
+/// Whether `day` reads `YYYY-MM-DD`.
+fn is_day(day: &str) -> bool {
+    day.len() == 10
+        && day.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+}
+
+/// This process's name among the replicas of a warehouse: `ZHIJIAN_REPLICA`, else the host
+/// name, the process id and the start time (a file name's characters only).
+pub fn replica_name() -> String {
+    let given = std::env::var("ZHIJIAN_REPLICA")
+        .ok()
+        .filter(|r| !r.trim().is_empty());
+    let name = given.unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .unwrap_or_else(|_| "host".into());
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("{}-{}-{started:x}", host.trim(), std::process::id())
+    });
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect()
+}
+
 impl Usage {
-    /// Counters kept under `<warehouse>/usage`, continuing today's file if there is one.
+    /// Counters of this process under `<warehouse>/usage` (see [`replica_name`]).
     pub fn new(warehouse: &Path) -> Self {
+        Self::for_replica(warehouse, &replica_name())
+    }
+
+    /// Counters of replica `replica`, continuing today's file of that name if there is one.
+    pub fn for_replica(warehouse: &Path, replica: &str) -> Self {
         let dir = warehouse.join("usage");
         let day = today();
-        let counts = read_day(&dir.join(format!("{day}.json")));
+        let counts = read_day(&dir.join(&day).join(format!("{replica}.json")));
         Self {
             dir,
+            replica: replica.to_owned(),
             today: Mutex::new((day, counts)),
         }
     }
@@ -118,14 +179,15 @@ impl Usage {
         if counts.is_empty() {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.dir)?;
-        let path = self.dir.join(format!("{day}.json"));
-        let tmp = self.dir.join(format!(".{day}.json.tmp"));
+        let dir = self.dir.join(day);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}.json", self.replica));
+        let tmp = dir.join(format!(".{}.json.tmp", self.replica));
         std::fs::write(&tmp, serde_json::to_vec_pretty(counts).unwrap_or_default())?;
         std::fs::rename(tmp, path)
     }
 
-    /// Writes today's counts to their file.
+    /// Writes today's counts to this process's file.
     pub fn flush(&self) -> std::io::Result<()> {
         let (day, counts) = match self.today.lock() {
             Ok(guard) => (guard.0.clone(), guard.1.clone()),
@@ -134,22 +196,42 @@ impl Usage {
         self.write(&day, &counts)
     }
 
-    /// The last `days` days that have counts, newest first (today from memory).
+    /// The last `days` days that have counts, newest first: per day, the sum of every
+    /// replica's file (this process's today from memory, fresher than its file).
     pub fn days(&self, days: usize) -> Vec<(String, Day)> {
         let mut out: BTreeMap<String, Day> = BTreeMap::new();
-        if let Ok(entries) = std::fs::read_dir(&self.dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if let Some(day) = name.strip_suffix(".json")
-                    && !day.starts_with('.')
+        let (today, mine) = match self.today.lock() {
+            Ok(guard) => (guard.0.clone(), guard.1.clone()),
+            Err(_) => (today(), Day::new()),
+        };
+        let own = format!("{}.json", self.replica);
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(day) = name.strip_suffix(".json").filter(|d| is_day(d)) {
+                // Written by a server before replicas had files of their own.
+                add(
+                    out.entry(day.to_owned()).or_default(),
+                    &read_day(&entry.path()),
+                );
+            } else if is_day(&name) {
+                let sum = out.entry(name.clone()).or_default();
+                for file in std::fs::read_dir(entry.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
                 {
-                    out.insert(day.to_owned(), read_day(&entry.path()));
+                    let file_name = file.file_name().to_string_lossy().into_owned();
+                    let skip = file_name.starts_with('.')
+                        || !file_name.ends_with(".json")
+                        || (name == today && file_name == own);
+                    if !skip {
+                        add(sum, &read_day(&file.path()));
+                    }
                 }
             }
         }
-        if let Ok(guard) = self.today.lock() {
-            out.insert(guard.0.clone(), guard.1.clone());
-        }
+        add(out.entry(today).or_default(), &mine);
+        out.retain(|_, d| !d.is_empty());
         out.into_iter().rev().take(days).collect()
     }
 }
@@ -325,20 +407,52 @@ mod tests {
     }
 
     #[test]
-    fn counts_survive_a_restart() {
-        let dir = std::env::temp_dir().join(format!("zhijian-usage-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let usage = Usage::new(&dir);
-        usage.record(Kind::Search, "电热");
-        usage.record(Kind::Search, "电热");
-        usage.flush().expect("flush");
-        let again = Usage::new(&dir);
-        again.record(Kind::Search, "电热");
-        let days = again.days(1);
+    fn replicas_keep_their_own_files_and_a_day_is_their_sum() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = dir.path();
+        let day = today();
+        // Counts a server wrote before replicas had files of their own.
+        std::fs::create_dir_all(dir.join("usage")).expect("mkdir");
+        std::fs::write(
+            dir.join("usage").join(format!("{day}.json")),
+            r#"{"searches": {"电热": 5}}"#,
+        )
+        .expect("legacy file");
+        let a = Usage::for_replica(dir, "a");
+        let b = Usage::for_replica(dir, "b");
+        a.record(Kind::Search, "电热");
+        a.record(Kind::Search, "电热");
+        b.record(Kind::Search, "电热");
+        b.record(Kind::Search, "童装");
+        a.flush().expect("flush a");
+        b.flush().expect("flush b");
+        // Flushed again and again: a replica's file holds its counts once, never the others'.
+        a.flush().expect("flush a");
+        b.flush().expect("flush b");
+        for usage in [&a, &b] {
+            assert_eq!(
+                totals(&usage.days(1), Kind::Search, 10),
+                vec![("电热".to_owned(), 8), ("童装".to_owned(), 1)]
+            );
+        }
+        // A's counts after its last flush are its own until the next one; b sees them then.
+        a.record(Kind::Search, "童装");
+        assert_eq!(totals(&a.days(1), Kind::Search, 10)[1].1, 2);
+        assert_eq!(totals(&b.days(1), Kind::Search, 10)[1].1, 1);
+        a.flush().expect("flush a");
+        assert_eq!(totals(&b.days(1), Kind::Search, 10)[1].1, 2);
+        // A restarted replica of the same name continues its file: nothing lost, nothing twice.
+        drop(a);
+        let a = Usage::for_replica(dir, "a");
+        a.record(Kind::Search, "电热");
+        a.flush().expect("flush a");
         assert_eq!(
-            totals(&days, Kind::Search, 10),
-            vec![("电热".to_owned(), 3)]
+            totals(&b.days(1), Kind::Search, 10),
+            vec![("电热".to_owned(), 9), ("童装".to_owned(), 2)]
         );
-        let _ = std::fs::remove_dir_all(&dir);
+        // A process of another name starts from zero and adds to the sum.
+        let c = Usage::new(dir);
+        c.record(Kind::Search, "电热");
+        assert_eq!(totals(&c.days(1), Kind::Search, 10)[0].1, 10);
     }
 }
