@@ -4,12 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The repository root.
+/// The repository root, found at run time from the package directory cargo gives the test
+/// process (not the one this library was compiled in: a build cached from a clone elsewhere
+/// would name that clone).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository root")
-        .to_path_buf()
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    package
+        .ancestors()
+        .find(|p| p.join("schemas").is_dir() && p.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+        .expect("the test runs inside the repository")
 }
 
 /// The `schemas/` directory of the repository.

@@ -32,6 +32,12 @@ pub struct GcArgs {
 }
 
 pub(crate) fn run(args: &GcArgs, out: &mut impl Write) -> Result<(), CliError> {
+    if crate::remote::url_of(&args.warehouse).is_some() {
+        return Err(CliError::LocalOnly {
+            command: "gc",
+            hint: "retention of an s3:// warehouse is not implemented yet (its files are shared between snapshots: do not expire them by age)",
+        });
+    }
     let policy = Retention {
         keep: args.keep,
         keep_days: args.keep_days,

@@ -28,6 +28,12 @@ pub struct IndexArgs {
 }
 
 pub(crate) fn run(args: &IndexArgs, out: &mut impl Write) -> Result<(), CliError> {
+    if crate::remote::url_of(&args.warehouse).is_some() {
+        return Err(CliError::LocalOnly {
+            command: "index",
+            hint: "`zhijian ingest` writes the index of every snapshot it publishes to an s3:// warehouse",
+        });
+    }
     let catalog = Arc::new(Catalog::builtin()?);
     let ids: Vec<String> = if args.all {
         zhijian_catalog::layout::history(&args.warehouse)

@@ -18,9 +18,14 @@ pub struct IngestArgs {
     /// The raw root: `<raw>/<resource_id>/<publication_id>/publication.toml` and attachments.
     #[arg(long, env = "ZHIJIAN_RAW", value_name = "DIR")]
     raw: PathBuf,
-    /// The warehouse to publish the snapshot into.
-    #[arg(long, env = "ZHIJIAN_WAREHOUSE", value_name = "DIR")]
+    /// The warehouse to publish the snapshot into: a directory, or `s3://bucket/prefix`
+    /// (credentials and endpoint from the `AWS_*` variables).
+    #[arg(long, env = "ZHIJIAN_WAREHOUSE", value_name = "DIR|URL")]
     warehouse: PathBuf,
+    /// For an `s3://` warehouse: the local staging copy the ingest builds in (default: per
+    /// URL under `$ZHIJIAN_CACHE/remote/`; kept, so the next ingest fetches only what changed).
+    #[arg(long, env = "ZHIJIAN_STAGING", value_name = "DIR")]
+    staging: Option<PathBuf>,
     /// Only these resources are read again (repeatable); the others are carried over from the
     /// current snapshot unchanged. All by default.
     #[arg(long = "resource", value_name = "ID")]
@@ -140,6 +145,17 @@ fn summary(out: &mut impl Write, ingested: &Ingested) -> Result<(), CliError> {
 pub(crate) fn run_ingest(args: &IngestArgs, out: &mut impl Write) -> Result<(), CliError> {
     let catalog = Catalog::builtin()?;
     check_resources(&catalog, &args.resources)?;
+    if let Some(url) = crate::remote::url_of(&args.warehouse) {
+        return crate::remote::ingest(
+            &args.raw,
+            url,
+            args.staging.as_deref(),
+            &catalog,
+            &args.resources,
+            args.memory.saturating_mul(1 << 20),
+            out,
+        );
+    }
     ingest_into(
         &args.raw,
         &args.warehouse,

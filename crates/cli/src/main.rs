@@ -8,6 +8,7 @@ mod catalog;
 mod gc;
 mod index;
 mod ingest;
+mod remote;
 mod serve;
 mod sql;
 mod synth;
@@ -69,6 +70,17 @@ enum CliError {
     /// A query was refused or failed.
     #[error(transparent)]
     Query(#[from] zhijian_query::QueryError),
+    /// A remote warehouse could not be read or published to.
+    #[error(transparent)]
+    Remote(#[from] zhijian_remote::RemoteError),
+    /// A command that does not work on a remote warehouse was given one.
+    #[error("`zhijian {command}` works on a local warehouse; {hint}")]
+    LocalOnly {
+        /// The command.
+        command: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
     /// The server could not listen or stopped with an error.
     #[error("cannot serve on {addr}: {source}")]
     Serve {

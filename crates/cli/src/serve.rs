@@ -15,14 +15,31 @@ use crate::CliError;
 /// Arguments of `zhijian serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The warehouse whose current snapshot to serve.
+    /// The warehouse whose current snapshot to serve: a directory, or `s3://bucket/prefix`
+    /// (credentials and endpoint from the `AWS_*` variables), served from a local mirror.
     #[arg(
         long,
         env = "ZHIJIAN_WAREHOUSE",
-        value_name = "DIR",
+        value_name = "DIR|URL",
         default_value = "datasets/warehouse"
     )]
     warehouse: PathBuf,
+    /// For an `s3://` warehouse: the local mirror's directory (default: per URL under
+    /// `$ZHIJIAN_CACHE/remote/`).
+    #[arg(long, env = "ZHIJIAN_MIRROR", value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// For an `s3://` warehouse: at most this many bytes of other snapshots' files stay in
+    /// the mirror (least recently used first out; the current snapshot's always stay).
+    #[arg(long, env = "ZHIJIAN_MIRROR_SIZE", value_name = "SIZE", default_value = "20G", value_parser = parse_cache_size)]
+    cache_size: u64,
+    /// For an `s3://` warehouse: how often to look for a new `CURRENT`, in seconds.
+    #[arg(
+        long,
+        env = "ZHIJIAN_POLL_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = 5
+    )]
+    poll_seconds: u64,
     /// Address to listen on.
     #[arg(long, env = "ZHIJIAN_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -60,6 +77,11 @@ fn parse_memory(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a size of at least 256M (e.g. 4G, 512M)"))
 }
 
+fn parse_cache_size(text: &str) -> Result<u64, String> {
+    zhijian_query::govern::parse_size(text)
+        .ok_or_else(|| format!("`{text}` is not a size (e.g. 20G, 512M)"))
+}
+
 fn parse_index(text: &str) -> Result<zhijian_query::IndexMode, String> {
     text.parse()
         .map_err(|e: zhijian_query::QueryError| e.to_string())
@@ -67,7 +89,24 @@ fn parse_index(text: &str) -> Result<zhijian_query::IndexMode, String> {
 
 pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError> {
     let catalog = Arc::new(Catalog::builtin()?);
-    if zhijian_query::warehouse::current_id(&args.warehouse).is_none() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(16 * 1024 * 1024)
+        .enable_all()
+        .build()?;
+    // A remote warehouse is served from its local mirror, which a poller keeps current.
+    let remote = match crate::remote::url_of(&args.warehouse) {
+        Some(url) => Some(runtime.block_on(crate::remote::mirror(
+            url,
+            args.cache.as_deref(),
+            args.cache_size,
+            out,
+        ))?),
+        None => None,
+    };
+    let warehouse = remote
+        .as_ref()
+        .map_or_else(|| args.warehouse.clone(), |m| m.cache().to_path_buf());
+    if remote.is_none() && zhijian_query::warehouse::current_id(&warehouse).is_none() {
         if !args.raw.join("A1-02").is_dir() {
             writeln!(
                 out,
@@ -114,11 +153,20 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         .memory_limit
         .unwrap_or_else(zhijian_query::govern::default_memory_limit);
     let governor = zhijian_query::govern::Governor::for_memory(limit)?;
-    let state = Arc::new(
-        zhijian_server::AppState::new(args.warehouse.clone(), catalog, &base)?
-            .with_index_mode(args.index)
-            .with_governor(governor),
-    );
+    let mut state = zhijian_server::AppState::new(warehouse, catalog, &base)?
+        .with_index_mode(args.index)
+        .with_governor(governor);
+    if let Some(mirror) = &remote {
+        state = state.with_fetch(crate::remote::fetch_hook(mirror));
+    }
+    let state = Arc::new(state);
+    if let Some(mirror) = &remote {
+        let _poller = runtime.enter();
+        mirror.clone().spawn(
+            std::time::Duration::from_secs(args.poll_seconds.max(1)),
+            state.usage.replica().to_owned(),
+        );
+    }
     writeln!(
         out,
         "serving {} on {base} (API docs: {base}/docs)",
@@ -143,11 +191,17 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         writeln!(out, "Flight SQL on grpc://{flight}")?;
     }
     out.flush()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 * 1024 * 1024)
-        .enable_all()
-        .build()?;
-    let served = runtime.block_on(zhijian_server::serve(state, args.addr, args.flight_addr));
+    let served = runtime.block_on(zhijian_server::serve(
+        state.clone(),
+        args.addr,
+        args.flight_addr,
+    ));
+    // The last minute of usage counts (flushed at shutdown) reaches the remote too.
+    if let Some(mirror) = &remote
+        && let Err(e) = runtime.block_on(mirror.sync_usage(state.usage.replica()))
+    {
+        tracing::warn!(error = %e, "cannot upload the usage counts");
+    }
     // The requests in flight are finished; what still runs on the blocking pool is work no
     // one waits for (a search index still building, ~25 s at 5M rows), which dropping the
     // runtime would wait out before the process could exit.

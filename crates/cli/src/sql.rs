@@ -11,8 +11,9 @@ use crate::CliError;
 /// Arguments of `zhijian sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The warehouse whose current snapshot to query.
-    #[arg(long, env = "ZHIJIAN_WAREHOUSE", value_name = "DIR")]
+    /// The warehouse whose current snapshot to query: a directory, or `s3://bucket/prefix`
+    /// (read through its local mirror).
+    #[arg(long, env = "ZHIJIAN_WAREHOUSE", value_name = "DIR|URL")]
     warehouse: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
@@ -49,7 +50,15 @@ pub(crate) fn run(args: &SqlArgs) -> Result<(), CliError> {
         SqlFormat::Csv => Format::Csv,
     };
     runtime.block_on(async {
-        let (ctx, _snapshot) = open(&args.warehouse).await?;
+        // A remote warehouse is read from its local mirror, brought up to date first.
+        let warehouse = match crate::remote::url_of(&args.warehouse) {
+            Some(url) => crate::remote::mirror(url, None, u64::MAX, &mut std::io::stderr())
+                .await?
+                .cache()
+                .to_path_buf(),
+            None => args.warehouse.clone(),
+        };
+        let (ctx, _snapshot) = open(&warehouse).await?;
         let df = guarded_sql(&ctx, &args.sql).await?;
         let mut out: Box<dyn Write + Send> = Box::new(BufWriter::new(std::io::stdout()));
         write_stream(df, format, &mut *out).await?;

@@ -1,6 +1,5 @@
 //! `zhijian catalog` as a user runs it: the real binary, its stdout, stderr and exit code.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 fn zhijian(args: &[&str]) -> Output {
@@ -117,7 +116,7 @@ fn datapackage_and_dcat_formats_are_json() {
 #[test]
 fn a_broken_schemas_dir_fails_naming_file_and_field() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let schemas = zhijian_tests::repo_root().join("schemas");
     let tables = dir.path().join("tables");
     std::fs::create_dir(&tables).expect("mkdir");
     std::fs::copy(

@@ -125,6 +125,42 @@ fn files_under(warehouse: &Path, dir: &str, out: &mut Vec<(String, u64, SystemTi
     }
 }
 
+/// Every file snapshot `manifest` needs, relative to `warehouse`: its manifest and builds
+/// record, its Parquet files with their row stores, downloads and rejects, and the builds and
+/// parts its resources were made from (so the next incremental ingest finds them). Its search
+/// index is named by [`layout::index_key`] (gc keeps it in every format version).
+pub fn needed_files(warehouse: &Path, manifest: &layout::Manifest) -> BTreeSet<String> {
+    let id = &manifest.id;
+    let mut needed = BTreeSet::new();
+    let snapshots = |f: &str| format!("{}/{f}", layout::SNAPSHOTS_DIR);
+    needed.insert(snapshots(&format!("{id}.json")));
+    needed.insert(snapshots(&format!("{id}.builds.json")));
+    for entry in manifest.resources.values() {
+        for f in build::entry_files(entry) {
+            needed.insert(f.path.clone());
+            // The row store repeating a Parquet file lives and goes with it.
+            needed.extend(zhijian_catalog::rowstore::rel_for(&f.path));
+        }
+    }
+    let builds: BTreeMap<String, String> = snapshot::builds_of(warehouse, id);
+    for key in builds.values() {
+        let path = build::build_path(warehouse, key);
+        needed.insert(format!("{BUILDS_DIR}/{key}.json"));
+        let Some(b) = std::fs::read(&path)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<Build>(&t).ok())
+        else {
+            continue;
+        };
+        for part in &b.parts {
+            for suffix in ["json", "arrow", "rejects.ndjson", "keys.ndjson"] {
+                needed.insert(format!("{PARTS_DIR}/{}/{part}.{suffix}", b.resource));
+            }
+        }
+    }
+    needed
+}
+
 /// Applies `policy` to the warehouse: deletes what no kept snapshot needs (lists it only,
 /// with `dry_run`).
 pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Collection> {
@@ -161,33 +197,8 @@ pub fn collect(warehouse: &Path, policy: &Retention, dry_run: bool) -> Result<Co
             .ok_or_else(|| IngestError::Retention {
                 problem: format!("snapshot {id}: manifest vanished during collection"),
             })?;
-        let snapshots = |f: &str| format!("{}/{f}", layout::SNAPSHOTS_DIR);
-        needed.insert(snapshots(&format!("{id}.json")));
-        needed.insert(snapshots(&format!("{id}.builds.json")));
+        needed.extend(needed_files(warehouse, &manifest));
         index_keys.extend(layout::index_key(&manifest));
-        for entry in manifest.resources.values() {
-            for f in build::entry_files(entry) {
-                needed.insert(f.path.clone());
-                // The row store repeating a Parquet file lives and goes with it.
-                needed.extend(zhijian_catalog::rowstore::rel_for(&f.path));
-            }
-        }
-        let builds: BTreeMap<String, String> = snapshot::builds_of(warehouse, id);
-        for key in builds.values() {
-            let path = build::build_path(warehouse, key);
-            needed.insert(format!("{BUILDS_DIR}/{key}.json"));
-            let Some(b) = std::fs::read(&path)
-                .ok()
-                .and_then(|t| serde_json::from_slice::<Build>(&t).ok())
-            else {
-                continue;
-            };
-            for part in &b.parts {
-                for suffix in ["json", "arrow", "rejects.ndjson", "keys.ndjson"] {
-                    needed.insert(format!("{PARTS_DIR}/{}/{part}.{suffix}", b.resource));
-                }
-            }
-        }
     }
     let mut candidates = Vec::new();
     for dir in [

@@ -222,14 +222,33 @@ fn served(id: &str) {
     let _ = SERVED.try_with(|s| *s.borrow_mut() = Some(id.to_owned()));
 }
 
+/// Makes a snapshot's files local before it is opened (a mirror of a remote warehouse
+/// fetches them; see `zhijian_remote::mirror`). Its error is logged, and opening the
+/// snapshot then says what is missing.
+pub type Fetch = Arc<
+    dyn Fn(String) -> futures::future::BoxFuture<'static, std::result::Result<(), String>>
+        + Send
+        + Sync,
+>;
+
 /// The warehouse, with the sessions of the snapshots in use.
-#[derive(Debug)]
 pub struct Warehouse {
     root: PathBuf,
     catalog: Arc<Catalog>,
     current: tokio::sync::Mutex<Option<Arc<SnapshotView>>>,
     older: Mutex<HashMap<String, Arc<SnapshotView>>>,
     index_mode: IndexMode,
+    fetch: Option<Fetch>,
+}
+
+impl std::fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warehouse")
+            .field("root", &self.root)
+            .field("index_mode", &self.index_mode)
+            .field("fetch", &self.fetch.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Older snapshots kept open at once (`_as_of`); more are reopened on demand.
@@ -244,7 +263,15 @@ impl Warehouse {
             current: tokio::sync::Mutex::new(None),
             older: Mutex::new(HashMap::new()),
             index_mode: IndexMode::On,
+            fetch: None,
         }
+    }
+
+    /// The same warehouse with `fetch` called before an older snapshot is read (every time:
+    /// a bounded cache may have evicted its files since).
+    pub fn with_fetch(mut self, fetch: Fetch) -> Self {
+        self.fetch = Some(fetch);
+        self
     }
 
     /// The same warehouse with the index on or off for every snapshot it opens (see
@@ -306,6 +333,11 @@ impl Warehouse {
         let Some(id) = id.filter(|id| *id != current.id) else {
             return Ok(current);
         };
+        if let Some(fetch) = &self.fetch
+            && let Err(e) = fetch(id.to_owned()).await
+        {
+            tracing::warn!(snapshot = id, error = %e, "cannot fetch the snapshot's files");
+        }
         if let Some(view) = self.older.lock().ok().and_then(|m| m.get(id).cloned()) {
             served(&view.id);
             return Ok(view);

@@ -98,6 +98,13 @@ impl AppState {
         self
     }
 
+    /// The same state with `fetch` making an older snapshot's files local before it is read
+    /// (a server of a remote warehouse's mirror).
+    pub fn with_fetch(mut self, fetch: zhijian_query::warehouse::Fetch) -> Self {
+        self.warehouse = self.warehouse.with_fetch(fetch);
+        self
+    }
+
     /// The same state with the snapshot index on or off (see `zhijian_query::accel`).
     pub fn with_index_mode(mut self, mode: zhijian_query::IndexMode) -> Self {
         self.warehouse = self.warehouse.with_index_mode(mode);

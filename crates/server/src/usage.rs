@@ -149,6 +149,11 @@ impl Usage {
         }
     }
 
+    /// This process's name among the replicas (its files are `usage/<day>/<replica>.json`).
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
     /// Counts one use.
     pub fn record(&self, kind: Kind, key: &str) {
         let key: String = key.trim().chars().take(40).collect();
