@@ -17,6 +17,7 @@
 //! Credentials and endpoint come from the standard variables (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::io::AsyncWriteExt;
+use zhijian_catalog::layout;
 
 pub mod mirror;
 pub mod publish;
@@ -105,6 +107,42 @@ pub fn default_cache(url: &str, kind: &str) -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/zhijian")))
         .unwrap_or_else(std::env::temp_dir);
     root.join("remote").join(hash).join(kind)
+}
+
+/// The files a server reads of a snapshot: its Parquet files with their row stores, its
+/// downloads and reject lists (its index file is named by [`layout::index_key`]).
+pub(crate) fn served_files(manifest: &layout::Manifest) -> BTreeSet<String> {
+    let mut rels = BTreeSet::new();
+    for entry in manifest.resources.values() {
+        for f in zhijian_ingest::build::entry_files(entry) {
+            rels.insert(f.path.clone());
+            rels.extend(zhijian_catalog::rowstore::rel_for(&f.path));
+        }
+    }
+    rels
+}
+
+/// The index files (any format version) of `manifest` among `rels`.
+pub(crate) fn index_files(
+    manifest: &layout::Manifest,
+    rels: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    let Some(key) = layout::index_key(manifest) else {
+        return Vec::new();
+    };
+    rels.into_iter()
+        .filter(|rel| layout::index_of_rel(rel).is_some_and(|(k, _)| k == key))
+        .collect()
+}
+
+/// The files of the local warehouse `root`'s index directory, relative to `root`.
+pub(crate) fn local_index_dir(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root.join(layout::INDEX_DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| format!("{}/{}", layout::INDEX_DIR, e.file_name().to_string_lossy()))
+        .collect()
 }
 
 /// Whether `--warehouse` names a remote warehouse.
@@ -205,7 +243,7 @@ impl Remote {
     /// The snapshot id `CURRENT` names, and its version.
     pub(crate) async fn current(&self) -> Result<Option<(String, UpdateVersion)>> {
         Ok(self
-            .read(zhijian_catalog::layout::CURRENT)
+            .read(layout::CURRENT)
             .await?
             .map(|r| {
                 (

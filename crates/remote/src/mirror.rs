@@ -147,20 +147,12 @@ impl Mirror {
                 key: format!("{}/{id}.json", layout::SNAPSHOTS_DIR),
                 problem: "not a manifest".into(),
             })?;
-        let mut rels = BTreeSet::new();
-        for entry in manifest.resources.values() {
-            for f in zhijian_ingest::build::entry_files(entry) {
-                rels.insert(f.path.clone());
-                rels.extend(zhijian_catalog::rowstore::rel_for(&f.path));
-            }
-        }
-        if let Some(key) = layout::index_key(&manifest) {
-            for (rel, _) in self.remote.list(layout::INDEX_DIR).await? {
-                if layout::index_of_rel(&rel).is_some_and(|(k, _)| k == key) {
-                    rels.insert(rel);
-                }
-            }
-        }
+        let mut rels = crate::served_files(&manifest);
+        let listed = self.remote.list(layout::INDEX_DIR).await?;
+        rels.extend(crate::index_files(
+            &manifest,
+            listed.into_iter().map(|(rel, _)| rel),
+        ));
         Ok(rels)
     }
 
@@ -233,26 +225,11 @@ impl Mirror {
         let Some(manifest) = layout::read_manifest(&self.cache, id).ok().flatten() else {
             return BTreeSet::new();
         };
-        let mut rels = BTreeSet::new();
-        for entry in manifest.resources.values() {
-            for f in zhijian_ingest::build::entry_files(entry) {
-                rels.insert(f.path.clone());
-                rels.extend(zhijian_catalog::rowstore::rel_for(&f.path));
-            }
-        }
-        if let Some(key) = layout::index_key(&manifest) {
-            let dir = self.cache.join(layout::INDEX_DIR);
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let rel = format!(
-                    "{}/{}",
-                    layout::INDEX_DIR,
-                    entry.file_name().to_string_lossy()
-                );
-                if layout::index_of_rel(&rel).is_some_and(|(k, _)| k == key) {
-                    rels.insert(rel);
-                }
-            }
-        }
+        let mut rels = crate::served_files(&manifest);
+        rels.extend(crate::index_files(
+            &manifest,
+            crate::local_index_dir(&self.cache),
+        ));
         rels
     }
 

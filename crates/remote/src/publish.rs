@@ -129,19 +129,10 @@ pub async fn push(remote: &Remote, staging: &Path, id: &str, base: &Base) -> Res
             problem: "the staged snapshot has no manifest".into(),
         })?;
     let mut wanted = zhijian_ingest::gc::needed_files(staging, &manifest);
-    if let Some(key) = layout::index_key(&manifest) {
-        let dir = staging.join(layout::INDEX_DIR);
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let rel = format!(
-                "{}/{}",
-                layout::INDEX_DIR,
-                entry.file_name().to_string_lossy()
-            );
-            if layout::index_of_rel(&rel).is_some_and(|(k, _)| k == key) {
-                wanted.insert(rel);
-            }
-        }
-    }
+    wanted.extend(crate::index_files(
+        &manifest,
+        crate::local_index_dir(staging),
+    ));
     let (records, content): (Vec<String>, Vec<String>) = wanted
         .into_iter()
         .filter(|rel| staging.join(rel).is_file())
