@@ -7,7 +7,8 @@
 //! whether the snapshot index or SQL answered it (`x-answered-by`, see `api::routed`); public
 //! SQL from every surface runs through one runner ([`sql`]'s `run_public`).
 //! A new snapshot is picked up without restart: each request takes the current snapshot once
-//! and finishes on it. Beside the API: the web page of docs/DESIGN.md §8 ([`web`]), Arrow Flight SQL
+//! and finishes on it, and its response names it (`x-zhijian-snapshot`, see
+//! `ops::name_snapshot`), so replicas behind one address can be told apart. Beside the API: the web page of docs/DESIGN.md §8 ([`web`]), Arrow Flight SQL
 //! on its own port ([`flight`]) under the same SQL guard, and usage counts ([`usage`]).
 
 pub mod api;
