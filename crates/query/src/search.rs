@@ -608,36 +608,37 @@ impl Indexes {
         // async workers.
         let files = view.spot_files.clone();
         let warehouse = view.warehouse.clone();
-        let (file_2, key_2) = (file.clone(), key.clone());
+        // The rows are opened once: by the file's reader, or (no file, or a refused one) for
+        // the build.
         let read = tokio::task::spawn_blocking(move || -> Result<_> {
-            let rows = crate::spot_rows::SpotRows::open(&files)?;
-            let (Some(file), Some(key)) = (file_2, key_2) else {
-                return Ok((None, rows, "the snapshot has no spot checks".to_owned()));
+            let open = || crate::spot_rows::SpotRows::open(&files);
+            let (Some(file), Some(key)) = (file, key) else {
+                return Ok(Err((open()?, "the snapshot has no spot checks".to_owned())));
             };
             let path = warehouse.join(&file);
             if !path.exists() {
-                return Ok((None, rows, absent_reason(&warehouse, &key)));
+                return Ok(Err((open()?, absent_reason(&warehouse, &key))));
             }
-            // Reopened for the build if the file is refused (it owns the rows it read).
-            let again = crate::spot_rows::SpotRows::open(&files)?;
-            match index::stored::read(&path, &key, again) {
-                Ok(found) => Ok((Some(found), rows, String::new())),
-                Err(e) => Ok((None, rows, format!("index file refused: {e}"))),
+            match index::stored::read(&path, &key, open()?) {
+                Ok((search, recent)) => Ok(Ok((search, recent, file))),
+                Err(e) => Ok(Err((open()?, format!("index file refused: {e}")))),
             }
         })
         .await
         .map_err(|e| QueryError::Output(format!("reading the search index failed: {e}")))?;
-        let (found, rows, reason) = read?;
-        if let (Some((search, recent)), Some(file)) = (found, file) {
-            let built = Self {
-                search,
-                recent,
-                build_ms: started.elapsed().as_millis() as u64,
-                origin: IndexOrigin::File { file },
-            };
-            built.log(view);
-            return Ok(Arc::new(built));
-        }
+        let (rows, reason) = match read? {
+            Ok((search, recent, file)) => {
+                let built = Self {
+                    search,
+                    recent,
+                    build_ms: started.elapsed().as_millis() as u64,
+                    origin: IndexOrigin::File { file },
+                };
+                built.log(view);
+                return Ok(Arc::new(built));
+            }
+            Err(rows_reason) => rows_reason,
+        };
         tracing::info!(snapshot = %view.id, reason = reason.as_str(), "building the search index");
         let search = tokio::task::spawn_blocking(move || SearchIndex::build(rows))
             .await
