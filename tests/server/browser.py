@@ -11,6 +11,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 base, artefacts = sys.argv[1], sys.argv[2]
 
@@ -35,6 +37,17 @@ def shot(d, name):
     d.save_screenshot(f"{artefacts}/{name}.png")
 
 
+def navigates(d, act):
+    """Runs `act` (a click, an Enter or a submit that leaves the page) and waits until the
+    page it leaves is gone and the next one has loaded: under load a form's navigation can
+    start after the click returns, and reading then would read the old page."""
+    page = d.find_element(By.TAG_NAME, "html")
+    act()
+    WebDriverWait(d, 120).until(EC.staleness_of(page))
+    WebDriverWait(d, 120).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def run_sql(d, text):
     """Submits the console's form; a busy server (every SQL slot taken by other tests) asks
     to retry in a few seconds, which is what a person would do."""
@@ -42,7 +55,7 @@ def run_sql(d, text):
         area = d.find_element(By.ID, "sql")
         area.clear()
         area.send_keys(text)
-        d.find_element(By.CSS_SELECTOR, "form.sql button").click()
+        navigates(d, d.find_element(By.CSS_SELECTOR, "form.sql button").click)
         errors = d.find_elements(By.CSS_SELECTOR, "p.error")
         if not errors or "retry" not in errors[0].text:
             return
@@ -62,24 +75,24 @@ def flow(d, lang):
     shot(d, f"{lang}-1-home")
     box = d.find_element(By.ID, "q")
     box.send_keys("电热" if not en else "dianre")
-    box.send_keys(Keys.ENTER)
+    navigates(d, lambda: box.send_keys(Keys.ENTER))
     r["results_text"] = d.find_element(By.ID, "result-count").text
     r["results_rows"] = len(d.find_elements(By.CSS_SELECTOR, "section.rows tbody tr"))
     r["facet_links"] = len(d.find_elements(By.CSS_SELECTOR, "aside.facets a"))
     shot(d, f"{lang}-2-search")
     # A facet narrows the results and shows as a removable filter.
-    d.find_elements(By.CSS_SELECTOR, "aside.facets a")[0].click()
+    navigates(d, d.find_elements(By.CSS_SELECTOR, "aside.facets a")[0].click)
     r["filter_chips"] = len(d.find_elements(By.CSS_SELECTOR, "a.chip"))
     r["url_has_filter"] = "&" in d.current_url.split("?", 1)[1]
-    d.back()
+    navigates(d, d.back)
     # Producer history.
-    d.find_elements(By.CSS_SELECTOR, "a.enterprise")[0].click()
+    navigates(d, d.find_elements(By.CSS_SELECTOR, "a.enterprise")[0].click)
     r["enterprise_h1"] = d.find_element(By.TAG_NAME, "h1").text
     r["pass_rate"] = d.find_element(By.ID, "pass-rate").text
     r["history_rows"] = len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr"))
     shot(d, f"{lang}-3-enterprise")
     # Product page with its charts.
-    d.find_elements(By.CSS_SELECTOR, "#history tbody a")[0].click()
+    navigates(d, d.find_elements(By.CSS_SELECTOR, "#history tbody a")[0].click)
     r["product_h1"] = d.find_element(By.TAG_NAME, "h1").text
     r["charts"] = len(d.find_elements(By.CSS_SELECTOR, "svg.chart"))
     r["chart_bars"] = len(d.find_elements(By.CSS_SELECTOR, "svg.chart rect"))
@@ -87,7 +100,7 @@ def flow(d, lang):
     # Dataset catalog -> dataset -> download (checked against the sha256 the page lists).
     d.get(base + "/datasets" + ("?lang=en" if en else ""))
     r["dataset_links"] = len(d.find_elements(By.CSS_SELECTOR, "ul.datasets a"))
-    d.find_element(By.CSS_SELECTOR, "a[href^='/datasets/A1-02']").click()
+    navigates(d, d.find_element(By.CSS_SELECTOR, "a[href^='/datasets/A1-02']").click)
     r["citation"] = d.find_element(By.ID, "citation").text
     link = d.find_elements(By.CSS_SELECTOR, "a.download")[0]
     listed = link.find_element(By.XPATH, "..").find_element(By.TAG_NAME, "code").text
@@ -120,7 +133,7 @@ try:
     report["zh"] = flow(d, "zh")
     # The toggle switches the page to English and keeps the place.
     d.get(base + "/datasets")
-    d.find_element(By.ID, "lang-toggle").click()
+    navigates(d, d.find_element(By.ID, "lang-toggle").click)
     report["toggle_lang"] = d.find_element(By.TAG_NAME, "html").get_attribute("lang")
     report["toggle_url"] = d.current_url
     report["en"] = flow(d, "en")
@@ -133,15 +146,9 @@ try:
     d.get(base + "/")
     box = d.find_element(By.ID, "q")
     box.send_keys("电热")
-    box.submit()
-    # Without JavaScript the form's GET is a navigation: wait for the results page, not the
-    # home page it leaves (whose producer links would be clicked next).
-    for _ in range(100):
-        if "/search?" in d.current_url and d.find_elements(By.ID, "result-count"):
-            break
-        time.sleep(0.1)
+    navigates(d, box.submit)
     nojs = {"results_rows": len(d.find_elements(By.CSS_SELECTOR, "section.rows tbody tr"))}
-    d.find_elements(By.CSS_SELECTOR, "a.enterprise")[0].click()
+    navigates(d, d.find_elements(By.CSS_SELECTOR, "a.enterprise")[0].click)
     nojs["history_rows"] = len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr"))
     shot(d, "nojs-enterprise")
     report["nojs"] = nojs
