@@ -1,6 +1,8 @@
 //! The SQL surface pinned by the sqllogictest files of `queries/` (`*.slt`), run against a
 //! snapshot ingested from a fixed synthetic corpus, through the same planning path, guard and
-//! limits as the public `/api/v1/sql` endpoint.
+//! limits as the public `/api/v1/sql` endpoint: once in this process, and once on a
+//! DataFusion Ballista cluster (a scheduler and two executors on loopback, as `zhijian
+//! serve --ballista` uses it), where every file must give the same answers.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,13 +14,15 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use sqllogictest::{DBOutput, DefaultColumnType};
 use zhijian_catalog::Catalog;
-use zhijian_query::sql::{SqlLimits, plan_public};
+use zhijian_query::sql::{Cluster, SqlLimits, plan_public};
+use zhijian_tests::free_port;
 
 /// The engine under test: public SQL on one snapshot.
 struct Zhijian {
     ctx: SessionContext,
     tables: Vec<String>,
     runtime: Arc<tokio::runtime::Runtime>,
+    cluster: Option<Arc<dyn Cluster>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,9 +56,16 @@ impl sqllogictest::DB for Zhijian {
             let pool = Arc::new(datafusion::execution::memory_pool::FairSpillPool::new(
                 limits.memory_bytes,
             ));
-            let df = plan_public(&self.ctx, &self.tables, sql, &limits, pool)
-                .await
-                .map_err(|e| SqlError(e.to_string()))?;
+            let df = plan_public(
+                &self.ctx,
+                &self.tables,
+                sql,
+                &limits,
+                pool,
+                self.cluster.as_deref(),
+            )
+            .await
+            .map_err(|e| SqlError(e.to_string()))?;
             let types: Vec<DefaultColumnType> = df
                 .schema()
                 .fields()
@@ -148,32 +159,89 @@ fn main() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no .slt files in {}", root.display());
+    let cluster = runtime.block_on(start_cluster(dir.path()));
     let mut failures = Vec::new();
-    for file in &files {
-        let ctx = view.ctx.clone();
-        let tables = tables.clone();
-        let rt = runtime.clone();
-        let mut runner = sqllogictest::Runner::new(move || {
-            let db = Zhijian {
-                ctx: ctx.clone(),
-                tables: tables.clone(),
-                runtime: rt.clone(),
-            };
-            async move { Ok(db) }
-        });
-        match runner.run_file(file) {
-            Ok(()) => println!("ok   {}", file.display()),
-            Err(e) => {
-                println!("FAIL {}\n{e}", file.display());
-                failures.push(file.display().to_string());
+    let mut runs = 0;
+    for (engine, cluster) in [("local", None), ("ballista", Some(cluster))] {
+        for file in &files {
+            runs += 1;
+            let ctx = view.ctx.clone();
+            let tables = tables.clone();
+            let rt = runtime.clone();
+            let cluster = cluster.clone();
+            let mut runner = sqllogictest::Runner::new(move || {
+                let db = Zhijian {
+                    ctx: ctx.clone(),
+                    tables: tables.clone(),
+                    runtime: rt.clone(),
+                    cluster: cluster.clone(),
+                };
+                async move { Ok(db) }
+            });
+            match runner.run_file(file) {
+                Ok(()) => println!("ok   {engine:8} {}", file.display()),
+                Err(e) => {
+                    println!("FAIL {engine:8} {}\n{e}", file.display());
+                    failures.push(format!("{engine}: {}", file.display()));
+                }
             }
         }
     }
     println!(
         "test result: {}. {} passed; {} failed; 0 ignored; 0 measured; 0 filtered out",
         if failures.is_empty() { "ok" } else { "FAILED" },
-        files.len() - failures.len(),
+        runs - failures.len(),
         failures.len()
     );
     assert!(failures.is_empty(), "failing .slt files: {failures:?}");
+    // The cluster did the work: its executors wrote the shuffle files of the jobs.
+    let written: Vec<usize> = (0..2)
+        .map(|i| files_under(&dir.path().join(format!("executor-{i}"))))
+        .collect();
+    assert!(
+        written.iter().sum::<usize>() > 0,
+        "the executors wrote no job data: {written:?}"
+    );
+}
+
+/// Files under `dir` at any depth.
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() { files_under(&p) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+/// A Ballista scheduler and two executors on loopback, in this process's runtime, and the
+/// cluster handle `zhijian serve --ballista` would use.
+async fn start_cluster(work: &std::path::Path) -> Arc<dyn Cluster> {
+    let scheduler: std::net::SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("address");
+    tokio::spawn(zhijian_cluster::run_scheduler(scheduler));
+    for i in 0..2 {
+        let options = zhijian_cluster::ExecutorOptions {
+            scheduler: ("127.0.0.1".into(), scheduler.port()),
+            addr: format!("127.0.0.1:{}", free_port())
+                .parse()
+                .expect("address"),
+            grpc_port: free_port(),
+            work_dir: Some(work.join(format!("executor-{i}"))),
+            memory_bytes: Some(512 << 20),
+            concurrency: 2,
+        };
+        tokio::spawn(zhijian_cluster::run_executor(options));
+    }
+    let ballista = zhijian_cluster::Ballista::connect(
+        &format!("df://{scheduler}"),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .expect("the scheduler answers");
+    Arc::new(ballista)
 }

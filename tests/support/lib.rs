@@ -261,3 +261,65 @@ pub fn request(
         body,
     }
 }
+
+/// A free port on loopback (bound, then released for the process or service that takes it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A child process, killed and reaped on drop (a failing test leaves nothing running).
+pub struct Running {
+    /// The process.
+    pub child: std::process::Child,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `zhijian serve` process on a free loopback port; killed on drop.
+pub struct Server {
+    /// The process.
+    pub process: Running,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+}
+
+/// Starts `command serve ARGS --addr <free port>` and waits (up to two minutes) until
+/// `/readyz` says its snapshot index is ready.
+pub fn serve(mut command: Command, args: &[&str]) -> Server {
+    use std::time::{Duration, Instant};
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let child = command
+        .arg("serve")
+        .args(args)
+        .args(["--addr", &addr.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let server = Server {
+        process: Running { child },
+        addr,
+    };
+    let started = Instant::now();
+    loop {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            let r = http(addr, "/readyz", &[]);
+            if r.status == 200 && r.json()["index"]["state"] == "ready" {
+                return server;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{addr} not ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -5,6 +5,7 @@
 //! Flags also read `ZHIJIAN_*` environment variables.
 
 mod catalog;
+mod cluster;
 mod gc;
 mod index;
 mod ingest;
@@ -49,6 +50,10 @@ enum Command {
     Validate(ingest::ValidateArgs),
     /// Run read-only SQL (SELECT, WITH, EXPLAIN) on the current snapshot.
     Sql(sql::SqlArgs),
+    /// Run a DataFusion Ballista scheduler (for `serve --ballista`; needs the `cluster` feature).
+    Scheduler(cluster::SchedulerArgs),
+    /// Run a DataFusion Ballista executor that registers with a scheduler (`cluster` feature).
+    Executor(cluster::ExecutorArgs),
     /// Print the OpenAPI 3.1 document of the HTTP API (what `/openapi.json` serves).
     Openapi,
     /// Write a synthetic raw corpus of all 108 resources (and, with --truth, its ground truth).
@@ -80,6 +85,20 @@ enum CliError {
         command: &'static str,
         /// What to do instead.
         hint: &'static str,
+    },
+    /// A Ballista scheduler or executor failed, or no scheduler answers.
+    #[cfg(feature = "cluster")]
+    #[error(transparent)]
+    Cluster(#[from] zhijian_cluster::ClusterError),
+    /// This binary was built without the `cluster` feature.
+    #[cfg(not(feature = "cluster"))]
+    #[error(
+        "`{command}` needs a zhijian built with the cluster feature: \
+         cargo build --release -p zhijian --features cluster"
+    )]
+    NoCluster {
+        /// The command or option.
+        command: &'static str,
     },
     /// The server could not listen or stopped with an error.
     #[error("cannot serve on {addr}: {source}")]
@@ -146,6 +165,8 @@ fn main() -> ExitCode {
         Command::Index(args) => index::run(&args, &mut io::stdout().lock()),
         Command::Validate(args) => ingest::run_validate(&args, &mut io::stdout().lock()),
         Command::Sql(args) => sql::run(&args),
+        Command::Scheduler(args) => cluster::run_scheduler(&args, &mut io::stdout().lock()),
+        Command::Executor(args) => cluster::run_executor(&args, &mut io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// same read-only guard and limits as `/api/v1/sql`.
     #[arg(long, env = "ZHIJIAN_FLIGHT_ADDR")]
     flight_addr: Option<SocketAddr>,
+    /// Run public SQL (`/api/v1/sql`, the named queries, Flight SQL) on the DataFusion
+    /// Ballista cluster whose scheduler is at `df://HOST:PORT` (`zhijian scheduler`), after
+    /// the same guard and checks; its executors must see the warehouse at the same path.
+    /// Needs the `cluster` feature.
+    #[arg(long, env = "ZHIJIAN_BALLISTA", value_name = "df://HOST:PORT")]
+    ballista: Option<String>,
     /// Raw corpus to build the first snapshot from when the warehouse has none (generated
     /// here with the demo scale and seed when missing).
     #[arg(
@@ -93,6 +99,11 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         .thread_stack_size(16 * 1024 * 1024)
         .enable_all()
         .build()?;
+    // A cluster that does not answer is said before anything else is done.
+    let cluster = match &args.ballista {
+        Some(given) => Some(crate::cluster::connect(&runtime, given)?),
+        None => None,
+    };
     // A remote warehouse is served from its local mirror, which a poller keeps current.
     let remote = match crate::remote::url_of(&args.warehouse) {
         Some(url) => Some(runtime.block_on(crate::remote::mirror(
@@ -158,6 +169,14 @@ pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError
         .with_governor(governor);
     if let Some(mirror) = &remote {
         state = state.with_fetch(crate::remote::fetch_hook(mirror));
+    }
+    if let Some(cluster) = cluster {
+        writeln!(
+            out,
+            "SQL runs on the Ballista cluster at {}",
+            cluster.address()
+        )?;
+        state = state.with_cluster(cluster);
     }
     let state = Arc::new(state);
     if let Some(mirror) = &remote {

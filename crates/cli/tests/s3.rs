@@ -3,13 +3,12 @@
 //! local disk), two replicas through a new snapshot, `kill -9` during a publish, and a
 //! publisher that lost the race.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use zhijian_tests::{HttpResponse, http, python};
+use zhijian_tests::{HttpResponse, free_port, http, python, serve};
 
 /// A moto S3 server on a free loopback port, with one bucket; killed on drop.
 struct S3 {
@@ -24,13 +23,6 @@ impl Drop for S3 {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl S3 {
@@ -157,47 +149,6 @@ fn change(raw: &Path) {
         .collect();
     pubs.sort();
     std::fs::remove_dir_all(&pubs[0]).expect("remove a publication");
-}
-
-/// A `zhijian serve` process; killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(mut command: Command, args: &[&str]) -> Server {
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let child = command
-        .arg("serve")
-        .args(args)
-        .args(["--addr", &addr.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let server = Server { child, addr };
-    let started = Instant::now();
-    loop {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            let r = http(addr, "/readyz", &[]);
-            if r.status == 200 && r.json()["index"]["state"] == "ready" {
-                return server;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{addr} not ready"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn named(r: &HttpResponse) -> String {

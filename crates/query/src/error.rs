@@ -99,6 +99,15 @@ pub enum QueryError {
         /// Seconds to wait before retrying (`Retry-After`).
         retry_after: u64,
     },
+    /// The cluster that runs public SQL (`zhijian serve --ballista`) could not be reached, or
+    /// lost a worker while answering: not the query's fault; retry later.
+    #[error("the SQL cluster at {address} cannot answer now: {problem}")]
+    ClusterUnavailable {
+        /// The scheduler's address (`df://host:port`).
+        address: String,
+        /// What failed (the transport's words).
+        problem: String,
+    },
     /// The SQL is refused before DataFusion sees it.
     #[error("query refused: {reason}")]
     Refused {
@@ -113,17 +122,40 @@ pub enum QueryError {
     Output(String),
 }
 
+/// The error a [`crate::sql::Cluster`] puts inside DataFusion's (as
+/// `DataFusionError::External`) when the cluster itself failed, so that the query's caller
+/// answers "unavailable" rather than blaming the query.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem}")]
+pub struct ClusterFailure {
+    /// The scheduler's address (`df://host:port`).
+    pub address: String,
+    /// What failed.
+    pub problem: String,
+}
+
 impl From<datafusion::error::DataFusionError> for QueryError {
     /// A query over its memory is [`QueryError::ResourcesExhausted`] wherever DataFusion
     /// wrapped the error (a spawned task, an Arrow error, a context); every other error is
     /// DataFusion's.
     fn from(e: datafusion::error::DataFusionError) -> Self {
-        if let datafusion::error::DataFusionError::ResourcesExhausted(message) = e.find_root() {
-            return Self::ResourcesExhausted {
-                message: message.clone(),
-            };
+        match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(message) => {
+                Self::ResourcesExhausted {
+                    message: message.clone(),
+                }
+            }
+            datafusion::error::DataFusionError::External(inner) => {
+                match inner.downcast_ref::<ClusterFailure>() {
+                    Some(f) => Self::ClusterUnavailable {
+                        address: f.address.clone(),
+                        problem: f.problem.clone(),
+                    },
+                    None => Self::DataFusion(e),
+                }
+            }
+            _ => Self::DataFusion(e),
         }
-        Self::DataFusion(e)
     }
 }
 

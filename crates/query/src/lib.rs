@@ -52,7 +52,7 @@ pub mod text;
 pub mod warehouse;
 
 pub use accel::{Engine, IndexMode, Route};
-pub use error::{QueryError, Result};
+pub use error::{ClusterFailure, QueryError, Result};
 pub use output::{Format, write_stream};
 pub use session::{MAX_NESTING, MAX_SQL_BYTES, Snapshot, guarded_sql, open};
 pub use warehouse::{SnapshotView, Warehouse};

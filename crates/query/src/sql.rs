@@ -242,8 +242,19 @@ pub fn check_plan(plan: &LogicalPlan, limits: &SqlLimits) -> Result<()> {
 /// names when a table is unknown.
 pub fn explain_error(e: DataFusionError, tables: &[String]) -> QueryError {
     let message = e.to_string();
-    if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) {
-        return QueryError::ResourcesExhausted { message };
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(_) => {
+            return QueryError::ResourcesExhausted { message };
+        }
+        DataFusionError::External(inner) => {
+            if let Some(f) = inner.downcast_ref::<crate::error::ClusterFailure>() {
+                return QueryError::ClusterUnavailable {
+                    address: f.address.clone(),
+                    problem: f.problem.clone(),
+                };
+            }
+        }
+        _ => {}
     }
     let position = position_of(&message);
     let mut suggestions = Vec::new();
@@ -337,15 +348,33 @@ pub fn closest(name: &str, candidates: &[String]) -> Vec<String> {
 /// reservations of 10 MiB overflow a 256 MiB pool part way through the result.
 const SORT_MERGE_SHARE: usize = 256;
 
+/// A cluster that runs public SQL once this process has planned and checked it (`zhijian
+/// serve --ballista df://host:port`; the `zhijian-cluster` crate implements it for DataFusion
+/// Ballista). The guard, the plan checks and the join check run here, on the snapshot's
+/// tables, exactly as for local execution; only the checked logical plan goes to the cluster.
+pub trait Cluster: Send + Sync + std::fmt::Debug {
+    /// Turns the per-query session state (the snapshot's tables, the query's own runtime and
+    /// settings) into one whose physical planning and execution happen on the cluster.
+    fn distribute(
+        &self,
+        state: datafusion::execution::SessionState,
+    ) -> datafusion::error::Result<datafusion::execution::SessionState>;
+
+    /// The scheduler's address (`df://host:port`), for logs, errors and `/readyz`.
+    fn address(&self) -> &str;
+}
+
 /// Plans public SQL on a fresh session that shares the snapshot's tables but has its own
 /// runtime: the memory `pool` (of `memory_bytes`; the server's counts against its ceiling,
-/// see [`crate::govern::Governor::pool_of`]) and a spill cap.
+/// see [`crate::govern::Governor::pool_of`]) and a spill cap. With a `cluster`, the checked
+/// plan is handed to it: the returned frame executes there.
 pub async fn plan_public(
     base: &SessionContext,
     tables: &[String],
     sql: &str,
     limits: &SqlLimits,
     pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool>,
+    cluster: Option<&dyn Cluster>,
 ) -> Result<DataFrame> {
     let ops = operator_count(sql);
     if ops > limits.max_operators {
@@ -380,7 +409,16 @@ pub async fn plan_public(
         .await
         .map_err(|e| explain_error(e, tables))?;
     check_joins(physical.as_ref(), limits)?;
-    Ok(df)
+    match cluster {
+        None => Ok(df),
+        Some(cluster) => {
+            let (state, plan) = df.into_parts();
+            let state = cluster
+                .distribute(state)
+                .map_err(|e| explain_error(e, tables))?;
+            Ok(DataFrame::new(state, plan))
+        }
+    }
 }
 
 fn rows_of(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> Option<u64> {

@@ -198,6 +198,13 @@ impl ApiError {
                     None,
                     Vec::new(),
                 ),
+                QueryError::ClusterUnavailable { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cluster_unavailable",
+                    None,
+                    None,
+                    Vec::new(),
+                ),
                 QueryError::Busy { .. } => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "busy",
@@ -288,6 +295,10 @@ impl ApiError {
             let message = match self {
                 Self::Query(QueryError::Busy { .. } | QueryError::NoSnapshot { .. }) => {
                     self.to_string()
+                }
+                // The scheduler's address and the transport's words go to the log only.
+                Self::Query(QueryError::ClusterUnavailable { .. }) => {
+                    "the cluster that runs SQL cannot answer now; retry in a few seconds".into()
                 }
                 _ => "the server failed answering this request; quote its request_id when reporting it".into(),
             };

@@ -68,6 +68,8 @@ pub struct AppState {
     pub usage: usage::Usage,
     /// What the dataset pages show of each resource's data, per snapshot.
     pub profiles: web::ProfileCache,
+    /// The cluster public SQL runs on (`zhijian serve --ballista`); `None`: this process.
+    pub cluster: Option<Arc<dyn zhijian_query::sql::Cluster>>,
 }
 
 impl AppState {
@@ -89,7 +91,15 @@ impl AppState {
             sql_limits: sql_limits(&governor),
             governor,
             profiles: web::ProfileCache::default(),
+            cluster: None,
         })
+    }
+
+    /// The same state with public SQL (`/api/v1/sql`, the named queries, Flight SQL) run on
+    /// `cluster` after the same guard and checks; every other request stays in this process.
+    pub fn with_cluster(mut self, cluster: Arc<dyn zhijian_query::sql::Cluster>) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// The same state under another governor (`--memory-limit`); the SQL budget follows it.

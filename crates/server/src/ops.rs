@@ -109,8 +109,14 @@ pub async fn readyz(State(app): State<Arc<AppState>>) -> Result<Json<serde_json:
         }
         None => json!({"state": "building"}),
     };
+    // Where public SQL runs (the scheduler's address stays in the log).
+    let sql = if app.cluster.is_some() {
+        "ballista"
+    } else {
+        "local"
+    };
     Ok(Json(
-        json!({"status": "ready", "snapshot": view.id, "index": index}),
+        json!({"status": "ready", "snapshot": view.id, "index": index, "sql": sql}),
     ))
 }
 

@@ -102,11 +102,13 @@ where
     // A panic inside the engine ends the query's work without a reply; its message comes
     // here, so that the caller answers with it (the query's fault: 400), not with a 500.
     let (panicked, panic_text) = tokio::sync::oneshot::channel::<String>();
+    let cluster = app.cluster.clone();
     on_query_thread(permit, panicked, move || async move {
         let mut reply = Reply(tx);
         let tables = view.tables();
+        let plan = plan_public(&view.ctx, &tables, &sql, &limits, pool, cluster.as_deref());
         let planned = tokio::select! {
-            planned = tokio::time::timeout_at(deadline, plan_public(&view.ctx, &tables, &sql, &limits, pool)) => planned,
+            planned = tokio::time::timeout_at(deadline, plan) => planned,
             // The caller is gone: stop.
             () = reply.closed() => return,
         };
