@@ -224,6 +224,10 @@ async fn start_cluster(work: &std::path::Path) -> Arc<dyn Cluster> {
         .parse()
         .expect("address");
     tokio::spawn(zhijian_cluster::run_scheduler(scheduler));
+    // Executors dial only once it listens (see the README on ports).
+    while tokio::net::TcpStream::connect(scheduler).await.is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     for i in 0..2 {
         let options = zhijian_cluster::ExecutorOptions {
             scheduler: ("127.0.0.1".into(), scheduler.port()),

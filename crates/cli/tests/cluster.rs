@@ -155,6 +155,12 @@ fn sql_on_a_ballista_cluster_answers_as_the_server_alone() {
 
     let scheduler = format!("127.0.0.1:{}", free_port());
     let scheduler_process = start(zhijian().args(["scheduler", "--addr", &scheduler]));
+    // Executors and servers dial only once it listens (see the README on ports).
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&scheduler).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no scheduler");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let work: Vec<_> = (0..2)
         .map(|i| dir.path().join(format!("executor-{i}")))
         .collect();
@@ -196,7 +202,7 @@ fn sql_on_a_ballista_cluster_answers_as_the_server_alone() {
         .collect();
     all.extend(
         [
-            "SELECT province, result, count(*) AS n FROM spot_checks GROUP BY province, result",
+            "SELECT enterprise_province, result, count(*) AS n FROM spot_checks GROUP BY enterprise_province, result",
             "SELECT s.product, count(*) AS n, count(DISTINCT s.enterprise) AS producers FROM spot_checks s WHERE s.result = 'fail' GROUP BY s.product HAVING count(*) > 1",
             "SELECT a.enterprise, a.plan_year, b.n FROM spot_checks a JOIN (SELECT enterprise, count(*) AS n FROM spot_checks GROUP BY enterprise) b ON a.enterprise = b.enterprise WHERE b.n > 3",
             "SELECT product, plan_year, count(*) OVER (PARTITION BY product) AS per_product FROM spot_checks WHERE result = 'fail'",
