@@ -10,8 +10,8 @@ import hashlib, json, sys, tempfile, time, urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 base, artefacts = sys.argv[1], sys.argv[2]
@@ -43,9 +43,23 @@ def navigates(d, act):
     start after the click returns, and reading then would read the old page."""
     page = d.find_element(By.TAG_NAME, "html")
     act()
-    WebDriverWait(d, 120).until(EC.staleness_of(page))
-    WebDriverWait(d, 120).until(
-        lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def left(_):
+        # Stale, or (mid-navigation) "node does not belong to the document": either way gone.
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    def loaded(d):
+        try:
+            return d.execute_script("return document.readyState") == "complete"
+        except WebDriverException:  # the next document is not there yet
+            return False
+
+    WebDriverWait(d, 120).until(left)
+    WebDriverWait(d, 120).until(loaded)
 
 
 def run_sql(d, text):

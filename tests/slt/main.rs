@@ -15,7 +15,7 @@ use futures::StreamExt;
 use sqllogictest::{DBOutput, DefaultColumnType};
 use zhijian_catalog::Catalog;
 use zhijian_query::sql::{Cluster, SqlLimits, plan_public};
-use zhijian_tests::free_port;
+use zhijian_tests::{files_under, free_port};
 
 /// The engine under test: public SQL on one snapshot.
 struct Zhijian {
@@ -202,19 +202,6 @@ fn main() {
         written.iter().sum::<usize>() > 0,
         "the executors wrote no job data: {written:?}"
     );
-}
-
-/// Files under `dir` at any depth.
-fn files_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| {
-                let p = e.path();
-                if p.is_dir() { files_under(&p) } else { 1 }
-            })
-            .sum()
-    })
 }
 
 /// A Ballista scheduler and two executors on loopback, in this process's runtime, and the

@@ -323,3 +323,16 @@ pub fn serve(mut command: Command, args: &[&str]) -> Server {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Files under `dir` at any depth (0 when it does not exist): what a process wrote there.
+pub fn files_under(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() { files_under(&p) } else { 1 }
+            })
+            .sum()
+    })
+}

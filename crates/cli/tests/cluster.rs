@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use zhijian_tests::{HttpResponse, Running, free_port, http, repo_root, serve, url_encode};
+use zhijian_tests::{
+    HttpResponse, Running, files_under, free_port, http, repo_root, serve, url_encode,
+};
 
 fn zhijian() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zhijian"));
@@ -125,19 +127,6 @@ fn sql(addr: SocketAddr, text: &str) -> HttpResponse {
         &format!("/api/v1/sql?sql={}&_limit=10000", url_encode(text)),
         &[],
     )
-}
-
-/// Files under `dir` at any depth.
-fn files_under(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| {
-                let p = e.path();
-                if p.is_dir() { files_under(&p) } else { 1 }
-            })
-            .sum()
-    })
 }
 
 #[test]

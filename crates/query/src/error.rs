@@ -136,8 +136,8 @@ pub struct ClusterFailure {
 
 impl From<datafusion::error::DataFusionError> for QueryError {
     /// A query over its memory is [`QueryError::ResourcesExhausted`] wherever DataFusion
-    /// wrapped the error (a spawned task, an Arrow error, a context); every other error is
-    /// DataFusion's.
+    /// wrapped the error (a spawned task, an Arrow error, a context), a [`ClusterFailure`]
+    /// is [`QueryError::ClusterUnavailable`]; every other error is DataFusion's.
     fn from(e: datafusion::error::DataFusionError) -> Self {
         match e.find_root() {
             datafusion::error::DataFusionError::ResourcesExhausted(message) => {
