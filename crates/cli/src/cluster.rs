@@ -58,20 +58,12 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is not a size of at least 64M (e.g. 2G, 512M)"))
 }
 
-#[cfg(feature = "cluster")]
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 * 1024 * 1024)
-        .enable_all()
-        .build()?)
-}
-
 /// Runs until interrupted, or until `work` ends (with its error).
 #[cfg(feature = "cluster")]
 fn until_interrupted(
     work: impl Future<Output = zhijian_cluster::Result<()>>,
 ) -> Result<(), CliError> {
-    runtime()?.block_on(async {
+    crate::server_runtime()?.block_on(async {
         tokio::select! {
             done = work => done.map_err(CliError::from),
             _ = tokio::signal::ctrl_c() => Ok(()),

@@ -113,6 +113,15 @@ enum CliError {
     Output(#[from] io::Error),
 }
 
+/// The runtime of the long-running commands (`serve`, `scheduler`, `executor`): a worker per
+/// core, each with a stack of 16 MiB (planning is recursive; docs/SECURITY.md).
+pub(crate) fn server_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(16 * 1024 * 1024)
+        .enable_all()
+        .build()?)
+}
+
 /// A progress bar on a terminal's stderr; hidden otherwise (pipes, CI).
 pub(crate) fn progress_bar(label: &str, unit: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;

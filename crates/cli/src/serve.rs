@@ -95,10 +95,7 @@ fn parse_index(text: &str) -> Result<zhijian_query::IndexMode, String> {
 
 pub(crate) fn run(args: &ServeArgs, out: &mut impl Write) -> Result<(), CliError> {
     let catalog = Arc::new(Catalog::builtin()?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 * 1024 * 1024)
-        .enable_all()
-        .build()?;
+    let runtime = crate::server_runtime()?;
     // A cluster that does not answer is said before anything else is done.
     let cluster = match &args.ballista {
         Some(given) => Some(crate::cluster::connect(&runtime, given)?),

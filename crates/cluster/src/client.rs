@@ -205,7 +205,6 @@ impl ExecutionPlan for Job {
     ) -> DfResult<SendableRecordBatchStream> {
         let stream = self.inner.execute(partition, context)?;
         Ok(Box::pin(JobStream {
-            schema: stream.schema(),
             stream,
             plan: Arc::clone(&self.inner),
             address: self.address.clone(),
@@ -216,7 +215,6 @@ impl ExecutionPlan for Job {
 }
 
 struct JobStream {
-    schema: SchemaRef,
     stream: SendableRecordBatchStream,
     plan: Arc<dyn ExecutionPlan>,
     address: String,
@@ -245,7 +243,7 @@ impl Stream for JobStream {
 
 impl RecordBatchStream for JobStream {
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        self.stream.schema()
     }
 }
 

@@ -145,16 +145,22 @@ impl From<datafusion::error::DataFusionError> for QueryError {
                     message: message.clone(),
                 }
             }
-            datafusion::error::DataFusionError::External(inner) => {
-                match inner.downcast_ref::<ClusterFailure>() {
-                    Some(f) => Self::ClusterUnavailable {
-                        address: f.address.clone(),
-                        problem: f.problem.clone(),
-                    },
-                    None => Self::DataFusion(e),
-                }
-            }
-            _ => Self::DataFusion(e),
+            _ => ClusterFailure::within(&e).unwrap_or(Self::DataFusion(e)),
+        }
+    }
+}
+
+impl ClusterFailure {
+    /// [`QueryError::ClusterUnavailable`] when the root of `e` is a cluster's failure.
+    pub(crate) fn within(e: &datafusion::error::DataFusionError) -> Option<QueryError> {
+        match e.find_root() {
+            datafusion::error::DataFusionError::External(inner) => inner
+                .downcast_ref::<Self>()
+                .map(|f| QueryError::ClusterUnavailable {
+                    address: f.address.clone(),
+                    problem: f.problem.clone(),
+                }),
+            _ => None,
         }
     }
 }

@@ -242,19 +242,11 @@ pub fn check_plan(plan: &LogicalPlan, limits: &SqlLimits) -> Result<()> {
 /// names when a table is unknown.
 pub fn explain_error(e: DataFusionError, tables: &[String]) -> QueryError {
     let message = e.to_string();
-    match e.find_root() {
-        DataFusionError::ResourcesExhausted(_) => {
-            return QueryError::ResourcesExhausted { message };
-        }
-        DataFusionError::External(inner) => {
-            if let Some(f) = inner.downcast_ref::<crate::error::ClusterFailure>() {
-                return QueryError::ClusterUnavailable {
-                    address: f.address.clone(),
-                    problem: f.problem.clone(),
-                };
-            }
-        }
-        _ => {}
+    if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_)) {
+        return QueryError::ResourcesExhausted { message };
+    }
+    if let Some(unavailable) = crate::error::ClusterFailure::within(&e) {
+        return unavailable;
     }
     let position = position_of(&message);
     let mut suggestions = Vec::new();
