@@ -6,7 +6,7 @@
 //!
 //! - [`warehouse`]: the snapshots of a warehouse (the current one picked up without restart,
 //!   older ones by id), each opened as a DataFusion session with every resource as a table and
-//!   the `spot_checks` view ([`SnapshotView`]); the layout it reads is
+//!   `spot_checks`, the union of the spot-check tables ([`SnapshotView`], [`union`]); the layout it reads is
 //!   `zhijian_catalog::layout`, which the ingester writes.
 //! - [`accel`]: the one decision, per request, between the snapshot index and SQL, and why
 //!   (the `x-answered-by` header); [`IndexMode::Off`] makes SQL answer everything.
@@ -51,6 +51,7 @@ mod session;
 pub mod spot_rows;
 pub mod sql;
 pub mod text;
+pub mod union;
 pub mod warehouse;
 
 pub use accel::{Engine, IndexMode, Route};

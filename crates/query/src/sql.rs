@@ -356,10 +356,59 @@ pub trait Cluster: Send + Sync + std::fmt::Debug {
     fn address(&self) -> &str;
 }
 
+/// Public SQL, planned and checked by [`plan_public`]: what it answers and how to run it.
+#[derive(Clone)]
+pub struct PublicQuery {
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    run: Run,
+}
+
+#[derive(Clone)]
+enum Run {
+    /// The physical plan the checks saw, run here as it is (planning again would cost as
+    /// much as planning did).
+    Local {
+        plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        task: Arc<datafusion::execution::TaskContext>,
+    },
+    /// A frame whose physical planning and execution happen on the cluster.
+    Cluster(DataFrame),
+}
+
+impl std::fmt::Debug for PublicQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let run = match &self.run {
+            Run::Local { .. } => "local",
+            Run::Cluster(_) => "cluster",
+        };
+        f.debug_struct("PublicQuery")
+            .field("schema", &self.schema)
+            .field("run", &run)
+            .finish()
+    }
+}
+
+impl PublicQuery {
+    /// The columns of its answer.
+    pub fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Starts it: its answer as one stream of batches.
+    pub async fn execute_stream(
+        self,
+    ) -> datafusion::error::Result<datafusion::execution::SendableRecordBatchStream> {
+        match self.run {
+            Run::Local { plan, task } => datafusion::physical_plan::execute_stream(plan, task),
+            Run::Cluster(df) => df.execute_stream().await,
+        }
+    }
+}
+
 /// Plans public SQL on a fresh session that shares the snapshot's tables but has its own
 /// runtime: the memory `pool` (of `memory_bytes`; the server's counts against its ceiling,
 /// see [`crate::govern::Governor::pool_of`]) and a spill cap. With a `cluster`, the checked
-/// plan is handed to it: the returned frame executes there.
+/// plan is handed to it: the returned query executes there.
 pub async fn plan_public(
     base: &SessionContext,
     tables: &[String],
@@ -367,7 +416,7 @@ pub async fn plan_public(
     limits: &SqlLimits,
     pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool>,
     cluster: Option<&dyn Cluster>,
-) -> Result<DataFrame> {
+) -> Result<PublicQuery> {
     let ops = operator_count(sql);
     if ops > limits.max_operators {
         return Err(refused(format!(
@@ -401,16 +450,23 @@ pub async fn plan_public(
         .await
         .map_err(|e| explain_error(e, tables))?;
     check_joins(physical.as_ref(), limits)?;
-    match cluster {
-        None => Ok(df),
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let run = match cluster {
+        None => Run::Local {
+            task: Arc::new(df.task_ctx()),
+            plan: physical,
+        },
         Some(cluster) => {
             let (state, plan) = df.into_parts();
+            let plan =
+                crate::union::inline_for_cluster(plan).map_err(|e| explain_error(e, tables))?;
             let state = cluster
                 .distribute(state)
                 .map_err(|e| explain_error(e, tables))?;
-            Ok(DataFrame::new(state, plan))
+            Run::Cluster(DataFrame::new(state, plan))
         }
-    }
+    };
+    Ok(PublicQuery { schema, run })
 }
 
 fn rows_of(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> Option<u64> {

@@ -28,7 +28,7 @@ pub struct SnapshotView {
     pub warehouse: PathBuf,
     /// Its manifest.
     pub manifest: Manifest,
-    /// The session: one table per resource and the `spot_checks` view.
+    /// The session: one table per resource and `spot_checks`, their union.
     pub ctx: SessionContext,
     /// When it was published, if the history knows.
     pub published_at: Option<String>,
@@ -179,8 +179,13 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
             .map(|t| format!("SELECT * FROM \"{t}\""))
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        let view = ctx.sql(&union).await?;
-        ctx.register_table(SPOT_CHECK_SCHEMA, view.into_view())?;
+        let view = ctx.sql(&union).await?.into_view();
+        let mut members = Vec::with_capacity(spot_tables.len());
+        for t in &spot_tables {
+            members.push(ctx.table_provider(t.as_str()).await?);
+        }
+        let table = crate::union::UnionTable::try_new(members, view)?;
+        ctx.register_table(SPOT_CHECK_SCHEMA, Arc::new(table))?;
     }
     let published_at = history(warehouse)
         .into_iter()

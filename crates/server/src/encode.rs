@@ -275,6 +275,8 @@ impl Encoder {
 pub enum Source {
     /// A query, run when the body is first polled.
     Frame(DataFrame),
+    /// Public SQL, planned and checked, run when the body is first polled.
+    Query(zhijian_query::sql::PublicQuery),
     /// Rows read by position from the files in the default order (blocking reads, encoded
     /// on the reading thread as they are picked).
     Ordered(zhijian_query::api::OrderedRows),
@@ -284,6 +286,7 @@ impl Source {
     fn schema(&self) -> SchemaRef {
         match self {
             Self::Frame(df) => Arc::new(df.schema().as_arrow().clone()),
+            Self::Query(q) => q.schema(),
             Self::Ordered(rows) => rows.schema.clone(),
         }
     }
@@ -291,6 +294,7 @@ impl Source {
     async fn stream(self) -> datafusion::error::Result<SendableRecordBatchStream> {
         match self {
             Self::Frame(df) => df.execute_stream().await,
+            Self::Query(q) => q.execute_stream().await,
             Self::Ordered(_) => Err(datafusion::error::DataFusionError::Internal(
                 "ordered rows are read, not streamed".into(),
             )),

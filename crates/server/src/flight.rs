@@ -148,13 +148,13 @@ impl FlightSql {
             Some(&handle.snapshot),
             handle.sql.clone(),
             move |p, reply| async move {
-                let schema: SchemaRef = Arc::new(p.df.schema().as_arrow().clone());
+                let schema: SchemaRef = p.query.schema();
                 if !execute {
                     reply.send(Ok((schema, None, p.deadline, p.seconds)));
                     return;
                 }
                 let over = || QueryError::Deadline { seconds: p.seconds };
-                let stream = tokio::time::timeout_at(p.deadline, p.df.execute_stream())
+                let stream = tokio::time::timeout_at(p.deadline, p.query.execute_stream())
                     .await
                     .map_err(|_| over())
                     .and_then(|r| r.map_err(|e| explain_error(e, &p.tables)));

@@ -47,8 +47,8 @@ pub struct SqlRequest {
 
 /// A public query planned on its own thread, as its consumer gets it.
 pub(crate) struct Planned {
-    /// The plan, ready to run.
-    pub df: datafusion::dataframe::DataFrame,
+    /// The checked plan, ready to run.
+    pub query: zhijian_query::sql::PublicQuery,
     /// The snapshot it was planned on (kept open to the end of the query).
     pub view: Arc<SnapshotView>,
     /// The snapshot's tables (for error messages).
@@ -119,9 +119,9 @@ where
             Ok(Err(e)) => {
                 reply.send(Err(e));
             }
-            Ok(Ok(df)) => {
+            Ok(Ok(query)) => {
                 let planned = Planned {
-                    df,
+                    query,
                     view,
                     tables,
                     deadline,
@@ -169,18 +169,20 @@ enum Outcome {
 /// (to know it is cut); then the stream is dropped, which stops the query. No LIMIT is added:
 /// EXPLAIN must stay the root of its plan.
 async fn json_outcome(p: &Planned, cap: usize) -> Result<Outcome, QueryError> {
-    let columns: Vec<Value> =
-        p.df.schema()
-            .fields()
-            .iter()
-            .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
-            .collect();
+    let columns: Vec<Value> = p
+        .query
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+        .collect();
     let collect = async {
-        let mut stream =
-            p.df.clone()
-                .execute_stream()
-                .await
-                .map_err(|e| zhijian_query::sql::explain_error(e, &p.tables))?;
+        let mut stream = p
+            .query
+            .clone()
+            .execute_stream()
+            .await
+            .map_err(|e| zhijian_query::sql::explain_error(e, &p.tables))?;
         let mut rows = Vec::new();
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| zhijian_query::sql::explain_error(e, &p.tables))?;
@@ -372,7 +374,7 @@ pub(crate) async fn run(
         // The stream is encoded on this runtime, so the slot is held to the end.
         let id = p.view.id.clone();
         let (response, encoding) = stream_with_deadline(
-            Source::Frame(p.df),
+            Source::Query(p.query),
             format,
             "query",
             false,
