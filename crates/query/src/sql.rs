@@ -458,8 +458,13 @@ pub async fn plan_public(
         },
         Some(cluster) => {
             let (state, plan) = df.into_parts();
-            let plan =
-                crate::union::inline_for_cluster(plan).map_err(|e| explain_error(e, tables))?;
+            // What the cluster runs reads the view (Ballista cannot serialise our union
+            // table); an EXPLAIN stays here and shows the plan this server runs.
+            let plan = if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+                plan
+            } else {
+                crate::union::inline_for_cluster(plan).map_err(|e| explain_error(e, tables))?
+            };
             let state = cluster
                 .distribute(state)
                 .map_err(|e| explain_error(e, tables))?;
