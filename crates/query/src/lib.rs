@@ -6,8 +6,8 @@
 //!
 //! - [`warehouse`]: the snapshots of a warehouse (the current one picked up without restart,
 //!   older ones by id), each opened as a DataFusion session with every resource as a table and
-//!   `spot_checks`, the union of the spot-check tables ([`SnapshotView`], [`union`]); the layout it reads is
-//!   `zhijian_catalog::layout`, which the ingester writes.
+//!   `spot_checks`, the union of the spot-check tables ([`SnapshotView`], [`union`]); the
+//!   layout it reads is `zhijian_catalog::layout`, which the ingester writes.
 //! - [`accel`]: the one decision, per request, between the snapshot index and SQL, and why
 //!   (the `x-answered-by` header); [`IndexMode::Off`] makes SQL answer everything.
 //! - [`api`]: what the data API asks of a snapshot. `api/request.rs` parses parameters into a
