@@ -8,6 +8,8 @@
 
 /// Index and SQL give the same answers: random filters, sorts and pages (proptest).
 mod accel;
+/// Aggregates of public SQL answered from the index's counted rows, the same as SQL's.
+mod counted;
 /// The Data Package as served, validated by the official `frictionless` for every resource.
 mod datapackage;
 /// Downloads, snapshots and changes.

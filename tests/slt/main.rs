@@ -14,6 +14,7 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use sqllogictest::{DBOutput, DefaultColumnType};
 use zhijian_catalog::Catalog;
+use zhijian_query::counted::CountedRows;
 use zhijian_query::sql::{Cluster, SqlLimits, plan_public};
 use zhijian_tests::{files_under, free_port};
 
@@ -22,6 +23,7 @@ struct Zhijian {
     ctx: SessionContext,
     tables: Vec<String>,
     runtime: Arc<tokio::runtime::Runtime>,
+    counted: Option<Arc<CountedRows>>,
     cluster: Option<Arc<dyn Cluster>>,
 }
 
@@ -62,6 +64,7 @@ impl sqllogictest::DB for Zhijian {
                 sql,
                 &limits,
                 pool,
+                self.counted.clone(),
                 self.cluster.as_deref(),
             )
             .await
@@ -162,18 +165,29 @@ fn main() {
     let cluster = runtime.block_on(start_cluster(dir.path()));
     let mut failures = Vec::new();
     let mut runs = 0;
-    for (engine, cluster) in [("local", None), ("ballista", Some(cluster))] {
+    // Once with the snapshot index's counted rows (aggregates over `spot_checks` read
+    // them), once without, once on the cluster: the same answers.
+    runtime.block_on(view.indexes()).expect("index");
+    let counted = view.counted();
+    assert!(counted.is_some(), "the index is built");
+    for (engine, counted, cluster) in [
+        ("index", counted, None),
+        ("local", None, None),
+        ("ballista", None, Some(cluster)),
+    ] {
         for file in &files {
             runs += 1;
             let ctx = view.ctx.clone();
             let tables = tables.clone();
             let rt = runtime.clone();
             let cluster = cluster.clone();
+            let counted = counted.clone();
             let mut runner = sqllogictest::Runner::new(move || {
                 let db = Zhijian {
                     ctx: ctx.clone(),
                     tables: tables.clone(),
                     runtime: rt.clone(),
+                    counted: counted.clone(),
                     cluster: cluster.clone(),
                 };
                 async move { Ok(db) }

@@ -41,6 +41,7 @@
 pub mod accel;
 pub mod answers;
 pub mod api;
+pub mod counted;
 mod error;
 pub mod filter;
 pub mod govern;

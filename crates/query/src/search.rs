@@ -30,7 +30,7 @@ use crate::text::fold;
 use crate::warehouse::SnapshotView;
 
 mod answer;
-mod index;
+pub(crate) mod index;
 mod plan;
 mod producers;
 mod rows;

@@ -19,6 +19,8 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::scalar::ScalarValue;
 
+use crate::accel::Engine;
+use crate::counted::{CountedRows, IndexAggregates};
 use crate::error::{QueryError, Result};
 use crate::session::guarded_sql;
 
@@ -361,6 +363,7 @@ pub trait Cluster: Send + Sync + std::fmt::Debug {
 pub struct PublicQuery {
     schema: datafusion::arrow::datatypes::SchemaRef,
     run: Run,
+    engine: Engine,
 }
 
 #[derive(Clone)]
@@ -384,11 +387,18 @@ impl std::fmt::Debug for PublicQuery {
         f.debug_struct("PublicQuery")
             .field("schema", &self.schema)
             .field("run", &run)
+            .field("engine", &self.engine)
             .finish()
     }
 }
 
 impl PublicQuery {
+    /// [`Engine::Index`] when an aggregate of it reads the index's counted rows
+    /// ([`crate::counted`]), else [`Engine::Sql`].
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// The columns of its answer.
     pub fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
         self.schema.clone()
@@ -407,14 +417,17 @@ impl PublicQuery {
 
 /// Plans public SQL on a fresh session that shares the snapshot's tables but has its own
 /// runtime: the memory `pool` (of `memory_bytes`; the server's counts against its ceiling,
-/// see [`crate::govern::Governor::pool_of`]) and a spill cap. With a `cluster`, the checked
-/// plan is handed to it: the returned query executes there.
+/// see [`crate::govern::Governor::pool_of`]) and a spill cap. With `counted` (the snapshot's
+/// index, see [`crate::counted`]), aggregates over `spot_checks` that it holds read its
+/// counted rows; with a `cluster`, the checked plan is handed to it: the returned query
+/// executes there.
 pub async fn plan_public(
     base: &SessionContext,
     tables: &[String],
     sql: &str,
     limits: &SqlLimits,
     pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool>,
+    counted: Option<Arc<CountedRows>>,
     cluster: Option<&dyn Cluster>,
 ) -> Result<PublicQuery> {
     let ops = operator_count(sql);
@@ -429,9 +442,16 @@ pub async fn plan_public(
         .with_max_temp_directory_size(limits.spill_bytes)
         .build_arc()
         .map_err(|e| explain_error(e, tables))?;
-    let mut state = SessionStateBuilder::new_from_existing(base.state())
-        .with_runtime_env(runtime)
-        .build();
+    let mut builder =
+        SessionStateBuilder::new_from_existing(base.state()).with_runtime_env(runtime);
+    // A cluster plans on its own (and could not read the counted rows of this process).
+    let rule = counted
+        .filter(|_| cluster.is_none())
+        .map(|rows| Arc::new(IndexAggregates::new(rows)));
+    if let Some(rule) = &rule {
+        builder = builder.with_optimizer_rule(rule.clone());
+    }
+    let mut state = builder.build();
     state
         .config_mut()
         .options_mut()
@@ -451,6 +471,10 @@ pub async fn plan_public(
         .map_err(|e| explain_error(e, tables))?;
     check_joins(physical.as_ref(), limits)?;
     let schema = Arc::new(df.schema().as_arrow().clone());
+    let engine = match &rule {
+        Some(rule) if rule.used() => Engine::Index,
+        _ => Engine::Sql,
+    };
     let run = match cluster {
         None => Run::Local {
             task: Arc::new(df.task_ctx()),
@@ -471,7 +495,11 @@ pub async fn plan_public(
             Run::Cluster(DataFrame::new(state, plan))
         }
     };
-    Ok(PublicQuery { schema, run })
+    Ok(PublicQuery {
+        schema,
+        run,
+        engine,
+    })
 }
 
 fn rows_of(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> Option<u64> {

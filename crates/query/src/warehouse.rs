@@ -38,6 +38,8 @@ pub struct SnapshotView {
     indexes: tokio::sync::OnceCell<Arc<crate::search::Indexes>>,
     /// Whether the index may answer rows, counts, facets, statistics, pages and exports.
     index_mode: IndexMode,
+    /// The index's counted rows for public SQL's aggregates, once the index is built.
+    counted: std::sync::OnceLock<Arc<crate::counted::CountedRows>>,
 }
 
 impl std::fmt::Debug for SnapshotView {
@@ -81,6 +83,20 @@ impl SnapshotView {
             .get_or_try_init(|| crate::search::Indexes::build(self))
             .await
             .cloned()
+    }
+
+    /// What public SQL's aggregates over `spot_checks` may read instead of its files (see
+    /// [`crate::counted`]): `None` while the index is not built, and with the index off.
+    pub fn counted(&self) -> Option<Arc<crate::counted::CountedRows>> {
+        if self.index_mode == IndexMode::Off {
+            return None;
+        }
+        let indexes = self.indexes_ready()?;
+        Some(
+            self.counted
+                .get_or_init(|| Arc::new(crate::counted::CountedRows::new(indexes)))
+                .clone(),
+        )
     }
 
     /// The manifest entry of a resource.
@@ -200,6 +216,7 @@ pub async fn open_snapshot(warehouse: &Path, catalog: &Catalog, id: &str) -> Res
         spot_files,
         indexes: tokio::sync::OnceCell::new(),
         index_mode: IndexMode::On,
+        counted: std::sync::OnceLock::new(),
     })
 }
 

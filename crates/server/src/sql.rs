@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use zhijian_query::accel::{Engine, Route};
 use zhijian_query::govern::Class;
 use zhijian_query::sql::{SqlLimits, plan_public};
 use zhijian_query::{QueryError, SnapshotView};
@@ -106,7 +107,15 @@ where
     on_query_thread(permit, panicked, move || async move {
         let mut reply = Reply(tx);
         let tables = view.tables();
-        let plan = plan_public(&view.ctx, &tables, &sql, &limits, pool, cluster.as_deref());
+        let plan = plan_public(
+            &view.ctx,
+            &tables,
+            &sql,
+            &limits,
+            pool,
+            view.counted(),
+            cluster.as_deref(),
+        );
         let planned = tokio::select! {
             planned = tokio::time::timeout_at(deadline, plan) => planned,
             // The caller is gone: stop.
@@ -360,6 +369,7 @@ pub(crate) async fn run(
     }
     let started = std::time::Instant::now();
     let outcome = run_public(app, None, sql.clone(), move |p, mut reply| async move {
+        let engine = p.query.engine();
         if format == Format::Json {
             let outcome = tokio::select! {
                 outcome = json_outcome(&p, cap) => Some(outcome),
@@ -367,7 +377,7 @@ pub(crate) async fn run(
                 () = reply.closed() => None,
             };
             if let Some(outcome) = outcome {
-                reply.send(outcome.map(|o| (p.view.id.clone(), o)));
+                reply.send(outcome.map(|o| (p.view.id.clone(), engine, o)));
             }
             return;
         }
@@ -382,13 +392,17 @@ pub(crate) async fn run(
             Some(p.deadline),
             &tokio::runtime::Handle::current(),
         );
-        if reply.send(Ok((id, Outcome::Stream(response)))) {
+        if reply.send(Ok((id, engine, Outcome::Stream(response)))) {
             let _ = encoding.await;
         }
     })
     .await?;
-    let (snapshot, outcome) = outcome;
-    match outcome {
+    let (snapshot, engine, outcome) = outcome;
+    let route = match engine {
+        Engine::Index => Route::index("an aggregate over spot_checks read the counted rows"),
+        Engine::Sql => Route::sql("public sql"),
+    };
+    let response = match outcome {
         Outcome::Json(columns, mut rows) => {
             let truncated = rows.len() > cap;
             rows.truncate(cap);
@@ -399,7 +413,7 @@ pub(crate) async fn run(
                     encode_query(&[("sql".into(), sql.clone()), ("_format".into(), f.into())])
                 )
             };
-            Ok(Json(json!({
+            Json(json!({
                 "snapshot": snapshot,
                 "columns": columns,
                 "rows": rows,
@@ -408,8 +422,9 @@ pub(crate) async fn run(
                 "elapsed_ms": started.elapsed().as_millis() as u64,
                 "export": {"ndjson": export("ndjson"), "csv": export("csv"), "parquet": export("parquet")},
             }))
-            .into_response())
+            .into_response()
         }
-        Outcome::Stream(response) => Ok(response),
-    }
+        Outcome::Stream(response) => response,
+    };
+    Ok(crate::api::routed(response, &route))
 }

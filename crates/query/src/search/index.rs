@@ -215,6 +215,19 @@ impl SearchIndex {
         self.folded.len() == 0
     }
 
+    /// The codes of a column of the `spot_checks` view the index keeps for every row, by its
+    /// name (product, province, plan year, result, publication scope).
+    pub(crate) fn coded_column(&self, name: &str) -> Option<&Codes> {
+        match name {
+            "product" => Some(&self.facets[0]),
+            "enterprise_province" => Some(&self.facets[1]),
+            "plan_year" => Some(&self.facets[2]),
+            "result" => Some(&self.facets[3]),
+            "publication_scope" => Some(&self.scope),
+            _ => None,
+        }
+    }
+
     /// Rows indexed.
     pub fn rows(&self) -> u32 {
         self.rows.len()
