@@ -31,7 +31,9 @@
 //!   `SQLOptions`; recursive CTEs off; bounded text and nesting), per-query memory pool, spill
 //!   cap and plan checks ([`sql::plan_public`]); with a [`sql::Cluster`] (`zhijian serve
 //!   --ballista`, the `zhijian-cluster` crate) the checked plan executes there, and a cluster
-//!   that cannot answer is [`QueryError::ClusterUnavailable`]. [`named`] renders the named queries of
+//!   that cannot answer is [`QueryError::ClusterUnavailable`]. Run locally, an aggregate over
+//!   `spot_checks` whose columns the index codes reads its [`counted`] rows (distinct value
+//!   combinations with a count) instead of Parquet. [`named`] renders the named queries of
 //!   `queries/`. [`write_stream`] writes results as NDJSON, JSON, CSV or a text table.
 //! - [`govern`]: every request under a class (light, heavy, export, SQL) with slots, a
 //!   bounded queue, a deadline and a memory budget under one ceiling; the API's queries plan
