@@ -49,6 +49,7 @@ use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use serde_json::Value;
 
 use crate::search::Indexes;
+use crate::search::index::Narrow;
 use crate::union::UnionTable;
 
 /// The weight column of a counted table: how many rows of the view hold its values.
@@ -138,7 +139,7 @@ impl CountedRows {
 }
 
 /// `slot = slot × card + code` for every row (a missing value is the last code).
-fn digit(slot: &mut [u32], codes: &crate::search::index::Narrow, card: u32) {
+fn digit(slot: &mut [u32], codes: &Narrow, card: u32) {
     fn go<T: Copy + Into<u32>>(slot: &mut [u32], codes: &[T], card: u32) {
         let none = card - 1;
         for (s, &c) in slot.iter_mut().zip(codes) {
@@ -146,9 +147,9 @@ fn digit(slot: &mut [u32], codes: &crate::search::index::Narrow, card: u32) {
         }
     }
     match codes {
-        crate::search::index::Narrow::U8(v) => go(slot, v, card),
-        crate::search::index::Narrow::U16(v) => go(slot, v, card),
-        crate::search::index::Narrow::U32(v) => go(slot, v, card),
+        Narrow::U8(v) => go(slot, v, card),
+        Narrow::U16(v) => go(slot, v, card),
+        Narrow::U32(v) => go(slot, v, card),
     }
 }
 
@@ -388,10 +389,6 @@ fn restate(
     let counted = |x: &Expr| -> Result<Expr> {
         when(x.clone().is_null(), lit(0i64)).otherwise(weight.clone())
     };
-    let numeric = |x: &Expr| -> Result<Option<DataType>> {
-        let t = x.get_type(schema)?;
-        Ok((t.is_integer() || t.is_floating()).then_some(t))
-    };
     if udf.is::<Count>() {
         let weights = match params.args.as_slice() {
             [] => weight.clone(),
@@ -405,23 +402,22 @@ fn restate(
     let [x] = params.args.as_slice() else {
         return Ok(None);
     };
-    let Some(t) = numeric(x)? else {
+    let t = x.get_type(schema)?;
+    if !(t.is_integer() || t.is_floating()) {
         return Ok(None);
-    };
-    let times = |x: &Expr| -> Expr {
-        if t.is_floating() {
-            cast_expr(x.clone(), DataType::Float64) * cast_expr(weight.clone(), DataType::Float64)
+    }
+    let float_times =
+        || cast_expr(x.clone(), DataType::Float64) * cast_expr(weight.clone(), DataType::Float64);
+    if udf.is::<Sum>() {
+        let product = if t.is_floating() {
+            float_times()
         } else {
             x.clone() * weight.clone()
-        }
-    };
-    if udf.is::<Sum>() {
-        let total = total(times(x)).alias(name(0));
-        return Ok(Some((vec![total], out(0))));
+        };
+        return Ok(Some((vec![total(product).alias(name(0))], out(0))));
     }
     if udf.is::<Avg>() {
-        let float = cast_expr(x.clone(), DataType::Float64);
-        let weighted = total(float * cast_expr(weight.clone(), DataType::Float64)).alias(name(0));
+        let weighted = total(float_times()).alias(name(0));
         let rows = total(counted(x)?).alias(name(1));
         let value = cast_expr(out(0), DataType::Float64) / cast_expr(out(1), DataType::Float64);
         return Ok(Some((vec![weighted, rows], value)));
