@@ -45,7 +45,7 @@ pub async fn list(State(app): State<Arc<AppState>>) -> Json<Value> {
         ("_limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "JSON only: rows at most (default 1000)"),
     ),
     responses(
-        (status = 200, description = "Result, as from /api/v1/sql", content(
+        (status = 200, description = "Result, as from /api/v1/sql (with its `x-answered-by`)", content(
             (Object = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
             (Vec<u8> = "application/vnd.apache.parquet"), (Vec<u8> = "application/vnd.apache.arrow.stream"))),
         (status = 400, description = "A missing, mistyped or unknown parameter (named in the error)", body = ErrorBody),

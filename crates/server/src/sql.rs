@@ -231,7 +231,7 @@ pub(crate) fn json_limit(params: &[(String, String)]) -> ApiResult<Option<usize>
         ("_limit" = Option<u32>, Query, minimum = 1, maximum = 10000, description = "JSON only: rows at most (default 1000)"),
     ),
     responses(
-        (status = 200, description = "Result", content(
+        (status = 200, description = "Result; `x-answered-by` is `index` when an aggregate over spot_checks read the index's counted rows, else `sql`", content(
             (Object = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
             (Vec<u8> = "application/vnd.apache.parquet"), (Vec<u8> = "application/vnd.apache.arrow.stream"))),
         (status = 400, description = "Refused, invalid, over its deadline or its memory (the error says which, with position and suggestions)", body = ErrorBody),
@@ -256,7 +256,7 @@ pub async fn sql_get(
 #[utoipa::path(post, path = "/api/v1/sql", tag = "sql",
     request_body = SqlRequest,
     responses(
-        (status = 200, description = "Result", content(
+        (status = 200, description = "Result; `x-answered-by` is `index` when an aggregate over spot_checks read the index's counted rows, else `sql`", content(
             (Object = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"),
             (Vec<u8> = "application/vnd.apache.parquet"), (Vec<u8> = "application/vnd.apache.arrow.stream"))),
         (status = 400, description = "Not JSON with a `sql` string; or refused, invalid, over its deadline or its memory", body = ErrorBody),
