@@ -122,12 +122,64 @@ fn group_by_and_filters_over_coded_columns_match_sql() {
 }
 
 #[test]
+fn failed_items_taken_apart_by_unnest_are_counted_item_by_item() {
+    let (p, _) = common();
+    let queries = [
+        "SELECT item, count(*) AS n FROM (SELECT unnest(failed_items) AS item FROM spot_checks \
+         WHERE result = 'fail') GROUP BY item ORDER BY n DESC, item"
+            .to_owned(),
+        format!(
+            "SELECT plan_year, item, count(*) AS n FROM (SELECT plan_year, \
+             unnest(failed_items) AS item FROM spot_checks WHERE product = '{p}') \
+             GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        "SELECT count(*), count(DISTINCT item), count(item) FROM \
+         (SELECT unnest(failed_items) AS item FROM spot_checks)"
+            .to_owned(),
+        // A filter on the items once taken apart, and a province beside them.
+        "SELECT enterprise_province, count(*) FROM (SELECT enterprise_province, \
+         unnest(failed_items) AS item FROM spot_checks) WHERE item LIKE '%标%' \
+         GROUP BY 1 ORDER BY 1 NULLS FIRST"
+            .to_owned(),
+    ];
+    for sql in &queries {
+        let rows = same(sql, "index");
+        assert!(!rows.is_empty(), "{sql}: some rows");
+    }
+    let first = same(&queries[0], "index");
+    assert!(
+        first[0]["n"].as_i64() > Some(1),
+        "an item failed more than one batch: {first:?}"
+    );
+    // The list read otherwise than by unnest: its items are not what counts.
+    for sql in [
+        "SELECT count(*) FROM spot_checks WHERE cardinality(failed_items) > 1",
+        "SELECT item, count(*) FROM (SELECT unnest(failed_items) AS item FROM spot_checks \
+         WHERE cardinality(failed_items) > 1) GROUP BY 1 ORDER BY 2 DESC, 1",
+        "SELECT k, count(*) FROM (SELECT unnest(failed_items) AS item, \
+         cardinality(failed_items) AS k FROM spot_checks) GROUP BY 1 ORDER BY 1",
+        "SELECT count(*) FROM (SELECT unnest(failed_items) AS item, failed_items AS l \
+         FROM spot_checks) WHERE cardinality(l) > 1",
+    ] {
+        same(sql, "sql");
+    }
+}
+
+#[test]
 fn the_named_queries_of_spot_checks_read_the_counted_rows() {
     let s = served();
     let twin = s.sql_twin.expect("twin");
+    let (p, _) = common();
+    let p = p.replace("''", "'");
+    let one_product = format!(
+        "/api/v1/queries/top_failed_items?product={}",
+        zhijian_tests::url_encode(&p)
+    );
     for path in [
         "/api/v1/queries/pass_rate_by_product_year?year_from=2021",
         "/api/v1/queries/worst_products?min_batches=5",
+        "/api/v1/queries/top_failed_items",
+        one_product.as_str(),
     ] {
         let a = zhijian_tests::http(s.addr, path, &[]);
         let b = zhijian_tests::http(twin, path, &[]);

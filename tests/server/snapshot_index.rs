@@ -45,7 +45,7 @@ fn a_server_reading_the_index_file_answers_as_one_that_builds_the_index() {
     assert!(
         loaded["index"]["file"]
             .as_str()
-            .is_some_and(|f| f.starts_with("index/") && f.ends_with("-v1.zjidx")),
+            .is_some_and(|f| f.starts_with("index/") && f.ends_with("-v2.zjidx")),
         "{loaded}"
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -170,11 +170,17 @@ fn a_damaged_stale_or_foreign_index_file_is_refused_and_the_index_built() {
         b[mid] ^= 0x55;
         b
     };
+    // The stored digest itself: only the digest can tell.
+    let mut digest = bytes.clone();
+    let at = digest.len() - 40;
+    digest[at] ^= 0x55;
     let mut foreign = bytes.clone();
     // The key is stored after the magic, the version and its length: another key.
     foreign[20] = if foreign[20] == b'0' { b'1' } else { b'0' };
     let cases: Vec<(&str, String, Vec<u8>, &str)> = vec![
-        ("flipped", name.clone(), flipped, "digest"),
+        // Refused by the check of the section the byte lands in, or else by the digest.
+        ("flipped", name.clone(), flipped, "index file refused"),
+        ("digest", name.clone(), digest, "digest"),
         (
             "truncated",
             name.clone(),
@@ -184,9 +190,9 @@ fn a_damaged_stale_or_foreign_index_file_is_refused_and_the_index_built() {
         ("foreign", name.clone(), foreign, "other spot-check files"),
         (
             "older format",
-            name.replace("-v1.zjidx", "-v0.zjidx"),
+            name.replace("-v2.zjidx", "-v1.zjidx"),
             bytes.clone(),
-            "format [0]",
+            "format [1]",
         ),
         (
             "not an index",

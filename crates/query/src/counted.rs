@@ -13,6 +13,14 @@
 //! rows instead of hashing a million strings read from Parquet (measured in the README:
 //! `GROUP BY product` over 1M rows went from 2.3× DuckDB in-process to below it).
 //!
+//! The index also keeps, for every failed item, the rows listing it (once for each time a row
+//! lists it). So an aggregate over `unnest(failed_items)` is answered the same way: the table
+//! then has a row per combination *and item*, counted over those postings, with the item as a
+//! list of one, and the `unnest` is planned over it as written (NULL and empty lists give no
+//! rows either way). This holds only while the list reaches the `unnest` untouched: a filter
+//! or expression reading the list itself (`cardinality(failed_items)`) is left to Parquet, and
+//! so is every query when some row lists a NULL or blank item, which the index leaves out.
+//!
 //! [`IndexAggregates`] is the logical optimizer rule that does it, per query. It rewrites an
 //! `Aggregate` only when everything beneath it, down to the `spot_checks` scan, is a
 //! projection, filter or alias of deterministic expressions over coded columns, and every
@@ -28,7 +36,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, UInt32Array};
+use datafusion::arrow::array::{
+    ArrayRef, Int64Array, ListArray, RecordBatch, StringArray, UInt32Array,
+};
+use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::MemTable;
@@ -43,7 +54,7 @@ use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{
     Aggregate, Expr, ExprSchemable, Filter, LogicalPlan, LogicalPlanBuilder, Projection,
-    SubqueryAlias, TableScan, cast as cast_expr, lit, when,
+    SubqueryAlias, TableScan, Unnest, cast as cast_expr, lit, when,
 };
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use serde_json::Value;
@@ -54,6 +65,9 @@ use crate::union::UnionTable;
 
 /// The weight column of a counted table: how many rows of the view hold its values.
 const WEIGHT: &str = "__zhijian_rows";
+
+/// The list column whose items a counted table can hold (the index keeps its postings).
+const ITEMS: &str = "failed_items";
 
 /// Counted tables kept per snapshot (each at most [`MAX_COMBINATIONS`] rows).
 const CACHED: usize = 32;
@@ -81,13 +95,17 @@ impl CountedRows {
     /// The distinct combinations of `columns` (names of the view, with their fields in
     /// `schema`) over every row, with their counts in [`WEIGHT`]; `None` when one is not
     /// coded, its values are not text or whole numbers, or there are too many combinations.
+    /// With [`ITEMS`] among them, a row of the view counts once for each item it lists, and
+    /// the table holds each item as a list of one: what an `unnest` of the list gives.
     fn table(&self, columns: &[String], schema: &Schema) -> Option<Arc<RecordBatch>> {
         if let Some(t) = self.tables.lock().ok()?.get(columns) {
             return Some(t.clone());
         }
         let index = &self.indexes.search;
+        let items = columns.iter().any(|c| c == ITEMS);
         let coded = columns
             .iter()
+            .filter(|c| *c != ITEMS)
             .map(|c| index.coded_column(c))
             .collect::<Option<Vec<_>>>()?;
         // Mixed radix: each column's code (its values, then one more for NULL) is a digit.
@@ -103,28 +121,75 @@ impl CountedRows {
         for (c, &card) in coded.iter().zip(&cards) {
             digit(&mut slot, &c.codes, card);
         }
-        let mut counts = vec![0u32; total];
-        for &s in &slot {
-            counts[s as usize] += 1;
+        // (combination, then item when items are counted; the count of rows).
+        let mut present: Vec<(usize, u32)> = Vec::new();
+        let mut listed = Vec::new();
+        if items {
+            listed = index.listed_items()?;
+            let mut keys: Vec<u64> = Vec::new();
+            for (j, (_, positions)) in listed.iter().enumerate() {
+                for &p in *positions {
+                    let combination = u64::from(*slot.get(p as usize)?);
+                    keys.push(combination * listed.len() as u64 + j as u64);
+                }
+            }
+            drop(slot);
+            keys.sort_unstable();
+            for k in keys {
+                let k = usize::try_from(k).ok()?;
+                match present.last_mut() {
+                    Some((last, count)) if *last == k => *count += 1,
+                    _ => present.push((k, 1)),
+                }
+            }
+            if present.len() > MAX_COMBINATIONS {
+                return None;
+            }
+        } else {
+            let mut counts = vec![0u32; total];
+            for &s in &slot {
+                counts[s as usize] += 1;
+            }
+            drop(slot);
+            present = (0..total)
+                .filter(|&k| counts[k] > 0)
+                .map(|k| (k, counts[k]))
+                .collect();
         }
-        drop(slot);
-        let present: Vec<usize> = (0..total).filter(|&k| counts[k] > 0).collect();
+        let per_combination = listed.len().max(1);
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len() + 1);
         let mut fields = Vec::with_capacity(columns.len() + 1);
         let mut stride = total;
-        for ((c, &card), name) in coded.iter().zip(&cards).zip(columns) {
-            stride /= card as usize;
+        let mut digits = coded.iter().zip(&cards);
+        for name in columns {
             let field = schema.field_with_name(name).ok()?;
-            let values = decoded(&c.values, field.data_type())?;
-            let codes: UInt32Array = present
-                .iter()
-                .map(|&k| Some(((k / stride) % card as usize) as u32))
-                .collect();
-            arrays.push(take(values.as_ref(), &codes, None).ok()?);
+            if name == ITEMS {
+                let values: StringArray = present
+                    .iter()
+                    .map(|&(k, _)| listed.get(k % per_combination).map(|(v, _)| *v))
+                    .collect();
+                let lists = ListArray::try_new(
+                    Arc::new(Field::new_list_field(DataType::Utf8, true)),
+                    OffsetBuffer::from_lengths(std::iter::repeat_n(1, present.len())),
+                    Arc::new(values),
+                    None,
+                )
+                .ok()?;
+                arrays.push(cast(&lists, field.data_type()).ok()?);
+            } else {
+                let (c, &card) = digits.next()?;
+                stride /= card as usize;
+                let values = decoded(&c.values, field.data_type())?;
+                let codes: UInt32Array = present
+                    .iter()
+                    .map(|&(k, _)| Some(((k / per_combination / stride) % card as usize) as u32))
+                    .collect();
+                arrays.push(take(values.as_ref(), &codes, None).ok()?);
+            }
             fields.push(field.clone());
         }
         arrays.push(Arc::new(Int64Array::from_iter_values(
-            present.iter().map(|&k| i64::from(counts[k])),
+            present.iter().map(|&(_, count)| i64::from(count)),
         )));
         fields.push(Field::new(WEIGHT, DataType::Int64, false));
         let batch = Arc::new(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).ok()?);
@@ -201,46 +266,85 @@ impl IndexAggregates {
 
     /// The table that holds the rows of `plan` once each distinct row is counted: the same
     /// columns, then [`WEIGHT`]; `None` when `plan` is not made of what it can restate.
-    fn weighted(&self, plan: &LogicalPlan) -> Result<Option<LogicalPlan>> {
+    /// `unnested` says that an `unnest` above takes the list column apart (so the list may be
+    /// counted item by item) and that nothing on the way reads it but as a whole column.
+    fn weighted(&self, plan: &LogicalPlan, unnested: bool) -> Result<Option<LogicalPlan>> {
         let deterministic = |exprs: &[Expr]| exprs.iter().all(|e| !e.is_volatile());
+        let input = |p: &LogicalPlan, unnested| -> Result<Option<Arc<LogicalPlan>>> {
+            Ok(self.weighted(p, unnested)?.map(Arc::new))
+        };
         Ok(match plan {
-            LogicalPlan::TableScan(scan) => self.scan(scan)?,
-            LogicalPlan::Filter(f) if deterministic(std::slice::from_ref(&f.predicate)) => {
-                match self.weighted(&f.input)? {
-                    Some(input) => Some(LogicalPlan::Filter(Filter::try_new(
+            LogicalPlan::TableScan(scan) => self.scan(scan, unnested)?,
+            LogicalPlan::Filter(f)
+                if deterministic(std::slice::from_ref(&f.predicate))
+                    && !(unnested && reads_list(&f.predicate, f.input.schema())) =>
+            {
+                match input(&f.input, unnested)? {
+                    Some(i) => Some(LogicalPlan::Filter(Filter::try_new(
                         f.predicate.clone(),
-                        Arc::new(input),
+                        i,
                     )?)),
                     None => None,
                 }
             }
-            LogicalPlan::Projection(p) if deterministic(&p.expr) => {
-                match self.weighted(&p.input)? {
-                    Some(input) => {
+            LogicalPlan::Projection(p)
+                if deterministic(&p.expr)
+                    && !(unnested
+                        && p.expr.iter().any(|e| {
+                            !matches!(e.clone().unalias(), Expr::Column(_))
+                                && reads_list(e, p.input.schema())
+                        })) =>
+            {
+                match input(&p.input, unnested)? {
+                    Some(i) => {
                         let mut exprs = p.expr.clone();
-                        exprs.push(weight_of(&input)?);
-                        Some(LogicalPlan::Projection(Projection::try_new(
-                            exprs,
-                            Arc::new(input),
-                        )?))
+                        exprs.push(weight_of(&i)?);
+                        Some(LogicalPlan::Projection(Projection::try_new(exprs, i)?))
                     }
                     None => None,
                 }
             }
-            LogicalPlan::SubqueryAlias(a) => match self.weighted(&a.input)? {
-                Some(input) => Some(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
-                    Arc::new(input),
+            LogicalPlan::SubqueryAlias(a) => match input(&a.input, unnested)? {
+                Some(i) => Some(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+                    i,
                     a.alias.clone(),
                 )?)),
                 None => None,
             },
+            // One list, one level deep, its NULL and empty lists giving no rows (SQL's
+            // `unnest`), and no other list beside it.
+            LogicalPlan::Unnest(u)
+                if !unnested
+                    && u.exec_columns.len() == 1
+                    && u.struct_type_columns.is_empty()
+                    && matches!(u.list_type_columns.as_slice(), [(_, l)] if l.depth == 1)
+                    && !u.options.preserve_nulls()
+                    && u.input
+                        .schema()
+                        .fields()
+                        .iter()
+                        .filter(|f| is_list(f.data_type()))
+                        .count()
+                        == 1 =>
+            {
+                match input(&u.input, true)? {
+                    Some(i) => {
+                        let rewritten =
+                            Unnest::try_new(i, u.exec_columns.clone(), u.options.clone())?;
+                        (rewritten.schema.fields().len() == u.schema.fields().len() + 1)
+                            .then_some(LogicalPlan::Unnest(rewritten))
+                    }
+                    None => None,
+                }
+            }
             _ => None,
         })
     }
 
     /// The counted table in place of a scan of `spot_checks`, filtered by the scan's filters
-    /// and with its columns.
-    fn scan(&self, scan: &TableScan) -> Result<Option<LogicalPlan>> {
+    /// and with its columns (its list column only when `unnested`, and filtered on nothing
+    /// but other columns).
+    fn scan(&self, scan: &TableScan, unnested: bool) -> Result<Option<LogicalPlan>> {
         if scan.fetch.is_some() || scan.filters.iter().any(Expr::is_volatile) {
             return Ok(None);
         }
@@ -257,10 +361,18 @@ impl IndexAggregates {
             .collect();
         let mut columns = projected.clone();
         for f in &scan.filters {
-            columns.extend(f.column_refs().into_iter().map(|c| c.name.clone()));
+            for c in f.column_refs() {
+                if c.name == ITEMS {
+                    return Ok(None);
+                }
+                columns.push(c.name.clone());
+            }
         }
         columns.sort();
         columns.dedup();
+        if !unnested && columns.iter().any(|c| c == ITEMS) {
+            return Ok(None);
+        }
         let Some(batch) = self.rows.table(&columns, &schema) else {
             return Ok(None);
         };
@@ -292,7 +404,7 @@ impl IndexAggregates {
         {
             return Ok(None);
         }
-        let Some(input) = self.weighted(&agg.input)? else {
+        let Some(input) = self.weighted(&agg.input, false)? else {
             return Ok(None);
         };
         let weight = weight_of(&input)?;
@@ -335,6 +447,27 @@ impl IndexAggregates {
             Arc::new(rewritten),
         )?)))
     }
+}
+
+/// Whether `t` is a list type (what `unnest` takes apart).
+fn is_list(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::ListView(_)
+            | DataType::LargeListView(_)
+    )
+}
+
+/// Whether `e` reads a list column of `schema`.
+fn reads_list(e: &Expr, schema: &datafusion::common::DFSchema) -> bool {
+    e.column_refs().into_iter().any(|c| {
+        schema
+            .qualified_field_from_column(c)
+            .map_or(true, |(_, f)| is_list(f.data_type()))
+    })
 }
 
 /// The weight column of a weighted plan's schema.

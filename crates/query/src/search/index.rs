@@ -160,6 +160,8 @@ pub struct SearchIndex {
     /// pages, keyset pages and exports need no sort. Empty when it could not be built.
     pub(crate) order: Vec<u32>,
     record_pos: Vec<u32>,
+    /// Failed items of the rows that are NULL or blank, which the postings leave out.
+    items_unindexed: u32,
 }
 
 impl SearchIndex {
@@ -226,6 +228,21 @@ impl SearchIndex {
             "publication_scope" => Some(&self.scope),
             _ => None,
         }
+    }
+
+    /// Every failed item as published, with the positions of the rows listing it (a row once
+    /// for each time it lists the item): all the rows' list items, or `None` when some are
+    /// NULL or blank, which the postings leave out.
+    pub(crate) fn listed_items(&self) -> Option<Vec<(&str, &[u32])>> {
+        if self.items_unindexed > 0 {
+            return None;
+        }
+        let k = field_slot(SearchField::FailedItem);
+        Some(
+            (self.base[k]..self.base[k + 1])
+                .map(|e| (self.value(e), self.postings(e)))
+                .collect(),
+        )
     }
 
     /// Rows indexed.
@@ -572,4 +589,85 @@ pub(crate) fn field_slot(field: SearchField) -> usize {
         .iter()
         .position(|f| *f == field)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, ListBuilder, RecordBatch, StringBuilder};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    /// An index over one file whose rows list `lists` as their failed items.
+    fn index_of(name: &str, lists: &[Option<&[Option<&str>]>]) -> SearchIndex {
+        let dir = std::env::temp_dir().join(format!("zhijian-index-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let mut items = ListBuilder::new(StringBuilder::new());
+        for list in lists {
+            match list {
+                Some(values) => {
+                    for v in *values {
+                        items.values().append_option(*v);
+                    }
+                    items.append(true);
+                }
+                None => items.append(false),
+            }
+        }
+        let list = items.finish();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "failed_items",
+            list.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(list)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("0.parquet");
+        let file = File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut w = ArrowWriter::try_new(file, schema, None).unwrap_or_else(|e| panic!("{e}"));
+        w.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        w.close().unwrap_or_else(|e| panic!("{e}"));
+        let rows = SpotRows::open(&[("t".to_owned(), path)]).unwrap_or_else(|e| panic!("{e}"));
+        let index = SearchIndex::build(rows).unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        index
+    }
+
+    #[test]
+    fn listed_items_are_every_item_a_row_lists_or_none() {
+        let whole = index_of(
+            "whole",
+            &[
+                Some(&[Some("标识"), Some("铅")]),
+                None,
+                Some(&[]),
+                Some(&[Some("标识"), Some("标识")]),
+            ],
+        );
+        let mut listed: Vec<(String, Vec<u32>)> = whole
+            .listed_items()
+            .unwrap_or_else(|| panic!("every item is indexed"))
+            .into_iter()
+            .map(|(v, p)| (v.to_owned(), p.to_vec()))
+            .collect();
+        listed.sort();
+        // A row listing an item twice counts twice, as `unnest` gives it twice.
+        assert_eq!(
+            listed,
+            vec![
+                ("标识".to_owned(), vec![0, 3, 3]),
+                ("铅".to_owned(), vec![0])
+            ]
+        );
+        // A NULL or blank item is not in the postings: the list is not whole.
+        for (name, item) in [("null", None), ("blank", Some(" "))] {
+            let partial = index_of(name, &[Some(&[Some("标识"), item])]);
+            assert!(partial.listed_items().is_none(), "{name}");
+        }
+    }
 }

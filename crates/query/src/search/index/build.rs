@@ -137,6 +137,8 @@ impl SearchIndex {
             .collect();
         let items_k = field_slot(SearchField::FailedItem);
         let mut items: Vec<(u32, u32)> = Vec::new();
+        // List items that are NULL or blank: not indexed, so the postings are not every item.
+        let mut items_unindexed = 0u32;
         let mut usccs = Interner::default();
         let mut provinces = Interner::default();
         let mut results = Interner::default();
@@ -222,8 +224,9 @@ impl SearchIndex {
                             .map_err(|e| QueryError::Output(e.to_string()))?;
                         let values = values.as_string::<i32>();
                         for i in 0..values.len() {
-                            if let Some(v) = present(Some(values), i) {
-                                items.push((interners[items_k].id(v)?, pos));
+                            match present(Some(values), i) {
+                                Some(v) => items.push((interners[items_k].id(v)?, pos)),
+                                None => items_unindexed += 1,
                             }
                         }
                     }
@@ -281,6 +284,7 @@ impl SearchIndex {
         let mut index = Self {
             rows,
             announced,
+            items_unindexed,
             ..Self::default()
         };
         let mut syllable_ids: HashMap<String, u16> = HashMap::new();

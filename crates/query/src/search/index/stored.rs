@@ -30,7 +30,7 @@ use super::*;
 use crate::error::{QueryError, Result};
 
 /// The format (and build) version this server writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"ZJINDEX\0";
 const END: &[u8; 8] = b"ZJIDXEND";
 const TRAILER: u64 = 32 + 8;
@@ -317,7 +317,8 @@ impl SearchIndex {
         s.words(&e.by_name)?;
         s.words(&self.record_keys)?;
         s.words(&self.order)?;
-        s.words(&self.record_pos)
+        s.words(&self.record_pos)?;
+        s.words(&[self.items_unindexed])
     }
 
     fn load(s: &mut Source, rows: SpotRows) -> Result<Self> {
@@ -406,6 +407,10 @@ impl SearchIndex {
         let record_keys: Vec<u32> = s.words()?;
         let order: Vec<u32> = s.words()?;
         let record_pos: Vec<u32> = s.words()?;
+        let [items_unindexed]: [u32; 1] = s
+            .words::<u32>()?
+            .try_into()
+            .map_err(|_| bad("the count of unindexed items is not one word"))?;
         if uscc.len() != n || announced.len() != n || !(order.is_empty() || order.len() == n) {
             return Err(bad("a per-row list does not have one entry per row"));
         }
@@ -437,6 +442,7 @@ impl SearchIndex {
             record_keys,
             order,
             record_pos,
+            items_unindexed,
         })
     }
 }
