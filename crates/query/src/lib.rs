@@ -44,6 +44,7 @@ pub mod accel;
 pub mod answers;
 pub mod api;
 pub mod counted;
+pub mod distinct;
 mod error;
 pub mod filter;
 pub mod govern;

@@ -451,6 +451,11 @@ pub async fn plan_public(
     if let Some(rule) = &rule {
         builder = builder.with_optimizer_rule(rule.clone());
     }
+    // After the counted rows had their turn (they restate `count(DISTINCT)` as written). A
+    // cluster's executors would not know the function.
+    if cluster.is_none() {
+        builder = builder.with_optimizer_rule(Arc::new(crate::distinct::DistinctText::default()));
+    }
     let mut state = builder.build();
     state
         .config_mut()
