@@ -33,7 +33,9 @@
 //!   --ballista`, the `zhijian-cluster` crate) the checked plan executes there, and a cluster
 //!   that cannot answer is [`QueryError::ClusterUnavailable`]. Run locally, an aggregate over
 //!   `spot_checks` whose columns the index codes reads its [`counted`] rows (distinct value
-//!   combinations with a count) instead of Parquet. [`named`] renders the named queries of
+//!   combinations with a count; failed items taken apart by `unnest` too) instead of Parquet,
+//!   and a grouped `count(DISTINCT text)` beside other aggregates runs as one [`distinct`]
+//!   accumulator for all groups. [`named`] renders the named queries of
 //!   `queries/`. [`write_stream`] writes results as NDJSON, JSON, CSV or a text table.
 //! - [`govern`]: every request under a class (light, heavy, export, SQL) with slots, a
 //!   bounded queue, a deadline and a memory budget under one ceiling; the API's queries plan
