@@ -485,3 +485,29 @@ fn sorts_over_the_whole_spot_check_view_finish_in_a_small_pool() {
         );
     }
 }
+
+/// Each query runs in its own memory pool: a join whose build side cannot spill and outgrows
+/// a 256 KiB pool is stopped with a 400 that says so, and the next query is answered.
+#[test]
+fn a_query_past_its_memory_pool_is_stopped_and_says_so() {
+    let addr = start_with(
+        &served().warehouse,
+        Some(zhijian_query::sql::SqlLimits {
+            memory_bytes: 256 * 1024,
+            ..Default::default()
+        }),
+    );
+    let r = sql(
+        addr,
+        "SELECT count(*) FROM spot_checks a JOIN spot_checks b ON a.record_id = b.record_id \
+         AND a.enterprise = b.enterprise",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["code"],
+        "resources_exhausted",
+        "{}",
+        r.text()
+    );
+    answers_normally(addr, "a query past its pool");
+}
