@@ -568,17 +568,27 @@ impl OptimizerRule for IndexAggregates {
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_up_with_subqueries(|node| {
-            let LogicalPlan::Aggregate(agg) = &node else {
-                return Ok(Transformed::no(node));
-            };
-            match self.aggregate(agg)? {
-                Some(rewritten) => {
-                    self.used.store(true, Ordering::Relaxed);
-                    Ok(Transformed::yes(rewritten))
-                }
-                None => Ok(Transformed::no(node)),
-            }
-        })
+        let rewritten = rewrite_aggregates(plan, |agg| self.aggregate(agg))?;
+        if rewritten.transformed {
+            self.used.store(true, Ordering::Relaxed);
+        }
+        Ok(rewritten)
     }
+}
+
+/// `plan` with each `Aggregate` (in subqueries too, bottom up) that `restate` gives a plan for
+/// replaced by it.
+pub(crate) fn rewrite_aggregates(
+    plan: LogicalPlan,
+    mut restate: impl FnMut(&Aggregate) -> Result<Option<LogicalPlan>>,
+) -> Result<Transformed<LogicalPlan>> {
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::Aggregate(agg) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        Ok(match restate(agg)? {
+            Some(rewritten) => Transformed::yes(rewritten),
+            None => Transformed::no(node),
+        })
+    })
 }

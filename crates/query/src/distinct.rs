@@ -416,15 +416,7 @@ impl OptimizerRule for DistinctText {
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_up_with_subqueries(|node| {
-            let LogicalPlan::Aggregate(agg) = &node else {
-                return Ok(Transformed::no(node));
-            };
-            match self.aggregate(agg)? {
-                Some(rewritten) => Ok(Transformed::yes(rewritten)),
-                None => Ok(Transformed::no(node)),
-            }
-        })
+        crate::counted::rewrite_aggregates(plan, |agg| self.aggregate(agg))
     }
 }
 
