@@ -392,7 +392,7 @@ fn gc_keeps_what_retained_snapshots_need_and_collected_snapshots_answer_410() {
     );
     // So do search indexes: the current snapshot's stayed, the collected ones' went.
     let current_index = zhijian_catalog::layout::index_key(&third.manifest)
-        .map(|k| zhijian_catalog::layout::index_rel(&k, 1))
+        .map(|k| zhijian_catalog::layout::index_rel(&k, zhijian_query::search::INDEX_FORMAT))
         .expect("spot checks");
     assert_eq!(listing(&warehouse, "index"), vec![current_index]);
     assert_eq!(

@@ -45,7 +45,8 @@ fn a_server_reading_the_index_file_answers_as_one_that_builds_the_index() {
     assert!(
         loaded["index"]["file"]
             .as_str()
-            .is_some_and(|f| f.starts_with("index/") && f.ends_with("-v2.zjidx")),
+            .is_some_and(|f| f.starts_with("index/")
+                && f.ends_with(&format!("-v{}.zjidx", zhijian_query::search::INDEX_FORMAT))),
         "{loaded}"
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -190,7 +191,10 @@ fn a_damaged_stale_or_foreign_index_file_is_refused_and_the_index_built() {
         ("foreign", name.clone(), foreign, "other spot-check files"),
         (
             "older format",
-            name.replace("-v2.zjidx", "-v1.zjidx"),
+            name.replace(
+                &format!("-v{}.zjidx", zhijian_query::search::INDEX_FORMAT),
+                "-v1.zjidx",
+            ),
             bytes.clone(),
             "format [1]",
         ),

@@ -41,6 +41,8 @@ pub use producers::{Enterprise, enterprise_history};
 use answer::Found;
 use index::FACETS;
 pub use index::SearchIndex;
+/// The format of the snapshot index file this server writes and reads (`index/<key>-v<N>.zjidx`).
+pub use index::stored::VERSION as INDEX_FORMAT;
 
 /// A searched field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
