@@ -51,21 +51,14 @@ struct Seen {
 
 impl Seen {
     fn value(&self, id: u32) -> &[u8] {
-        let i = id as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        interned(&self.text, &self.ends, id)
     }
 
     /// The id of `v`, interned when new.
     fn intern(&mut self, v: &[u8]) -> Result<u32> {
         let hash = self.hasher.hash_one(v);
         let (text, ends) = (&self.text, &self.ends);
-        let value = |id: u32| {
-            let i = id as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            &text[start..ends[i]]
-        };
-        if let Some(&id) = self.ids.find(hash, |&id| value(id) == v) {
+        if let Some(&id) = self.ids.find(hash, |&id| interned(text, ends, id) == v) {
             return Ok(id);
         }
         let id = u32::try_from(self.ends.len()).map_err(|_| {
@@ -77,11 +70,8 @@ impl Seen {
         self.ends.push(self.text.len());
         let hasher = &self.hasher;
         let (text, ends) = (&self.text, &self.ends);
-        self.ids.insert_unique(hash, id, |&id| {
-            let i = id as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            hasher.hash_one(&text[start..ends[i]])
-        });
+        self.ids
+            .insert_unique(hash, id, |&id| hasher.hash_one(interned(text, ends, id)));
         Ok(id)
     }
 
@@ -119,6 +109,13 @@ impl Seen {
         self.pairs = kept;
         taken
     }
+}
+
+/// Interned value `id` of `text`, whose values end at `ends`.
+fn interned<'a>(text: &'a [u8], ends: &[usize], id: u32) -> &'a [u8] {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &text[start..ends[i]]
 }
 
 /// Text arrays of other string types as `Utf8`.

@@ -446,40 +446,30 @@ pub async fn plan_public(
     let rule = counted
         .filter(|_| cluster.is_none())
         .map(|rows| Arc::new(IndexAggregates::new(rows)));
-    let spill_reservation = limits.memory_bytes / SORT_MERGE_SHARE;
-    let ctx = match cluster {
-        // Planning needs no memory pool: the query's runtime joins its task context below.
-        // Building a session state anew registered every function again, a sixth of the
-        // CPU of a small query; a copy of the snapshot's state with two rules added does not.
-        None => {
-            let mut state = base.state();
-            state
-                .config_mut()
-                .options_mut()
-                .execution
-                .sort_spill_reservation_bytes = spill_reservation;
-            let ctx = SessionContext::new_with_state(state);
-            if let Some(rule) = &rule {
-                ctx.add_optimizer_rule(rule.clone());
-            }
-            // After the counted rows had their turn (they restate `count(DISTINCT)` as
-            // written).
-            ctx.add_optimizer_rule(Arc::new(crate::distinct::DistinctText::default()));
-            ctx
-        }
-        // A cluster's executors would not know the distinct-text function.
-        Some(_) => {
-            let mut state = SessionStateBuilder::new_from_existing(base.state())
-                .with_runtime_env(runtime.clone())
-                .build();
-            state
-                .config_mut()
-                .options_mut()
-                .execution
-                .sort_spill_reservation_bytes = spill_reservation;
-            SessionContext::new_with_state(state)
-        }
+    // Planning needs no memory pool: locally, the query's runtime joins its task context
+    // below. Building a session state anew registered every function again, a sixth of the
+    // CPU of a small query; a copy of the snapshot's state does not. A cluster's state takes
+    // the runtime with it.
+    let mut state = match cluster {
+        None => base.state(),
+        Some(_) => SessionStateBuilder::new_from_existing(base.state())
+            .with_runtime_env(runtime.clone())
+            .build(),
     };
+    state
+        .config_mut()
+        .options_mut()
+        .execution
+        .sort_spill_reservation_bytes = limits.memory_bytes / SORT_MERGE_SHARE;
+    let ctx = SessionContext::new_with_state(state);
+    if let Some(rule) = &rule {
+        ctx.add_optimizer_rule(rule.clone());
+    }
+    // After the counted rows had their turn (they restate `count(DISTINCT)` as written). A
+    // cluster's executors would not know the distinct-text function.
+    if cluster.is_none() {
+        ctx.add_optimizer_rule(Arc::new(crate::distinct::DistinctText::default()));
+    }
     let df = match guarded_sql(&ctx, sql).await {
         Ok(df) => df,
         Err(QueryError::DataFusion(e)) => return Err(explain_error(e, tables)),

@@ -384,7 +384,6 @@ fn settled(runtime: &tokio::runtime::Runtime) -> bool {
 fn query_thread(runtime: tokio::runtime::Runtime, first: QueryTask) {
     use futures::FutureExt;
     let (tx, rx) = std::sync::mpsc::channel::<QueryTask>();
-    let mut runtime = Some(runtime);
     let mut next = Some(first);
     while let Some(QueryTask {
         job,
@@ -392,22 +391,10 @@ fn query_thread(runtime: tokio::runtime::Runtime, first: QueryTask) {
         panicked,
     }) = next.take()
     {
-        let rt = match runtime.take() {
-            Some(rt) => rt,
-            None => match query_runtime() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    // The work is dropped unrun: its caller answers that the thread ended
-                    // without an answer.
-                    tracing::warn!(error = %e, "cannot start a query runtime");
-                    return;
-                }
-            },
-        };
         let slot = permit;
-        let ran = rt.block_on(std::panic::AssertUnwindSafe(job()).catch_unwind());
+        let ran = runtime.block_on(std::panic::AssertUnwindSafe(job()).catch_unwind());
         let clean = match ran {
-            Ok(()) => settled(&rt),
+            Ok(()) => settled(&runtime),
             Err(payload) => {
                 let text = zhijian_query::govern::panic_text(payload.as_ref());
                 tracing::warn!(panic = text, "a query panicked inside the engine");
@@ -417,11 +404,10 @@ fn query_thread(runtime: tokio::runtime::Runtime, first: QueryTask) {
         };
         if !clean {
             // Dropping the runtime waits for its workers to leave their current poll.
-            drop(rt);
+            drop(runtime);
             drop(slot);
             return;
         }
-        runtime = Some(rt);
         drop(slot);
         let offered = match IDLE.lock() {
             Ok(mut idle) if idle.len() < IDLE_THREADS => {
