@@ -22,6 +22,11 @@ use clap::{Parser, Subcommand};
 /// mimalloc, not glibc's malloc: glibc keeps what a thread frees in that thread's arena, so
 /// after the search index build (millions of short-lived allocations on a blocking thread) a
 /// 5M-row server held ~200 MB more than it used, for good; mimalloc hands freed pages back.
+/// Its version 2 (the `v2` feature): version 3 kept what the short-lived and idle query
+/// threads freed, so six clients of `SELECT * FROM spot_checks ORDER BY announced_on DESC
+/// LIMIT 100` on a 60,000-row snapshot took the debug server to 944 MiB RSS (v2 480 MiB,
+/// glibc 231 MiB; the live heap peaked at 44 MiB), and the mixed load of `scripts/test` went
+/// past its 1 GiB ceiling (1,020-1,290 MiB; v2 534 MiB).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
